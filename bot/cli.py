@@ -1,0 +1,80 @@
+"""The `leadsbot` command line: shell, inventory, db (and the transport's serve, worker, webhooks)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from bot.bootstrap import build_services, configure_logging
+from provisioning.errors import UserError
+from provisioning.settings import Settings
+
+DEMO_OPERATOR = "ops@acme.example"
+
+
+@click.group()
+@click.option("--log-level", envvar="LOG_LEVEL", default="WARNING", show_default=True, help="Python logging level.")
+@click.pass_context
+def main(ctx: click.Context, log_level: str) -> None:
+    """leadsbot: upload, validate and sync customer service numbers from Webex chat."""
+    configure_logging(log_level)
+    ctx.obj = Settings.from_env()
+
+
+@main.command()
+@click.option("--as", "email", envvar="LEADSBOT_OPERATOR", help="Operator email to act as.")
+@click.option("--demo", is_flag=True, help="Load the sample inventory first (and act as its admin by default).")
+@click.option("--files", "files_dir", type=click.Path(file_okay=False, path_type=Path), default="leadsbot-files",
+              show_default=True, help="Folder for files the bot returns.")
+@click.pass_obj
+def shell(settings: Settings, email: str | None, demo: bool, files_dir: Path) -> None:
+    """Chat with the bot in the terminal (one command per line; files via file=PATH)."""
+    from bot.shell import Shell
+    from provisioning.inventory import DEMO_INVENTORY, load_inventory_file
+
+    services = build_services(settings)
+    if demo:
+        load_inventory_file(services.db, DEMO_INVENTORY, actor="shell --demo")
+        email = email or DEMO_OPERATOR
+    if not email:
+        raise click.UsageError("Say who you are: --as EMAIL (or --demo to try the sample inventory).")
+    if sys.stdin.isatty():
+        click.echo(f"leadsbot shell as {email}. Type `help`; files go to {files_dir}/; Ctrl-D quits.")
+    Shell(services, email, files_dir).run(sys.stdin)
+
+
+@main.group()
+def inventory() -> None:
+    """Tenants, operators, customers, services, calling profiles and SIP connections."""
+
+
+@inventory.command("load")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def inventory_load(settings: Settings, path: Path) -> None:
+    """Load (idempotently upsert) an inventory YAML file."""
+    from provisioning.inventory import load_inventory_file
+
+    services = build_services(settings)
+    try:
+        report = load_inventory_file(services.db, path, actor="cli")
+    except UserError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(report.summary())
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(settings: Settings) -> None:
+    """Apply the Alembic migrations (creates the schema on an empty database)."""
+    from store.db import current_revision, upgrade
+
+    services = build_services(settings, auto_upgrade=False)
+    upgrade(services.db.engine)
+    click.echo(f"database at revision {current_revision(services.db.engine)}")

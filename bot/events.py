@@ -1,0 +1,220 @@
+"""The durable webhook inbox: record before acknowledging, process in background threads.
+
+A delivery is a `WebhookEvent` row keyed by Webex's `data.id`, so a redelivery is a no-op
+insert. Worker threads claim one due row at a time with a lease (one UPDATE whose
+sub-select uses `FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite serialises writers, so
+the same statement is atomic there). Leases are renewed while work runs and expire when a
+process dies, so an event acknowledged but never finished is picked up again on restart.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot.retry import describe, is_transient
+from store.db import Database
+from store.models import WebhookEvent, utcnow
+
+log = logging.getLogger(__name__)
+
+KEEP_DONE_EVENTS = timedelta(days=7)  # far longer than Webex ever redelivers
+
+
+class PermanentError(Exception):
+    """Processing failed in a way a retry cannot fix (e.g. the reply was refused)."""
+
+
+@dataclass(frozen=True)
+class ClaimedEvent:
+    id: str
+    payload: str
+    attempts: int
+
+
+def record_event(db: Database, event_id: str, resource: str, event: str, payload: str) -> bool:
+    """Insert a delivery; False when this `data.id` was already recorded (a redelivery)."""
+    insert = postgresql.insert if db.is_postgres else sqlite.insert
+    now = utcnow()
+    statement = insert(WebhookEvent.__table__).values(
+        id=event_id, resource=resource, event=event, payload=payload, state="pending",
+        attempts=0, received_at=now, next_run_at=now,
+    ).on_conflict_do_nothing(index_elements=["id"])
+    with db.engine.begin() as conn:
+        return conn.execute(statement).rowcount == 1
+
+
+def _due(now: datetime):
+    return or_(
+        and_(WebhookEvent.state == "pending", WebhookEvent.next_run_at <= now),
+        and_(WebhookEvent.state == "processing", WebhookEvent.locked_until < now),
+    )
+
+
+def claim(db: Database, worker: str, lease: timedelta) -> ClaimedEvent | None:
+    """Lease the oldest due event (pending, or processing with an expired lease)."""
+    now = utcnow()
+    oldest = (select(WebhookEvent.id).where(_due(now)).order_by(WebhookEvent.received_at)
+              .limit(1).with_for_update(skip_locked=True).scalar_subquery())
+    statement = (update(WebhookEvent).where(WebhookEvent.id == oldest, _due(now))
+                 .values(state="processing", locked_by=worker, locked_until=now + lease,
+                         attempts=WebhookEvent.attempts + 1)
+                 .returning(WebhookEvent.id, WebhookEvent.payload, WebhookEvent.attempts))
+    with db.engine.begin() as conn:
+        row = conn.execute(statement).first()
+    return ClaimedEvent(*row) if row else None
+
+
+def finish(db: Database, event: ClaimedEvent, worker: str, *, error: str | None = None,
+           retry_at: datetime | None = None) -> None:
+    """Mark done, failed (error, no retry_at) or pending again (retry_at); only while we hold it."""
+    if error is None:
+        values = dict(state="done", processed_at=utcnow(), error=None)
+    elif retry_at is None:
+        values = dict(state="failed", processed_at=utcnow(), error=error[:2000])
+    else:
+        values = dict(state="pending", next_run_at=retry_at, error=error[:2000])
+    statement = (update(WebhookEvent)
+                 .where(WebhookEvent.id == event.id, WebhookEvent.locked_by == worker)
+                 .values(locked_by=None, locked_until=None, **values))
+    with db.engine.begin() as conn:
+        if conn.execute(statement).rowcount != 1:
+            log.warning("event %s: lease lost before it was marked %s", event.id, values["state"])
+
+
+def prune(db: Database, older_than: timedelta = KEEP_DONE_EVENTS) -> int:
+    """Forget processed events once no redelivery can arrive for them."""
+    statement = delete(WebhookEvent).where(WebhookEvent.state == "done",
+                                           WebhookEvent.processed_at < utcnow() - older_than)
+    with db.engine.begin() as conn:
+        return conn.execute(statement).rowcount
+
+
+class Inbox:
+    """Background threads that drain the webhook inbox with `process(envelope)`."""
+
+    def __init__(self, db: Database, process: Callable[[dict], None], *, threads: int = 2,
+                 lease_seconds: float = 60, poll_seconds: float = 1.0, max_attempts: int = 5,
+                 retry_base_seconds: float = 2.0) -> None:
+        self.db = db
+        self.process = process
+        self.threads = threads
+        self.lease = timedelta(seconds=lease_seconds)
+        self.poll_seconds = poll_seconds
+        self.max_attempts = max_attempts
+        self.retry_base_seconds = retry_base_seconds
+        self.prefix = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._stop = threading.Event()
+        self._wakeups = threading.Semaphore(0)
+        self._held: dict[str, str] = {}  # event id -> worker name, for lease renewal
+        self._held_lock = threading.Lock()
+        self._workers: list[threading.Thread] = []
+
+    # lifecycle ------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._workers:
+            return
+        self._stop.clear()
+        for index in range(self.threads):
+            name = f"{self.prefix}:{index}"
+            self._workers.append(threading.Thread(target=self._run, args=(name,), name=f"inbox-{index}",
+                                                  daemon=True))
+        self._workers.append(threading.Thread(target=self._keep_leases, name="inbox-leases", daemon=True))
+        for thread in self._workers:
+            thread.start()
+        log.info("inbox started with %d worker thread(s)", self.threads)
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stop.set()
+        for _ in range(self.threads):
+            self._wakeups.release()
+        for thread in self._workers:
+            thread.join(timeout)
+        self._workers = []
+
+    @property
+    def alive(self) -> int:
+        return sum(1 for t in self._workers if t.is_alive() and t.name != "inbox-leases")
+
+    def wake(self) -> None:
+        """A new event was recorded by this process: let an idle worker look now."""
+        self._wakeups.release()
+
+    # work -----------------------------------------------------------------------------------
+    def run_once(self, worker: str | None = None) -> bool:
+        """Claim and process one event; False when nothing was due (also used by tests)."""
+        worker = worker or f"{self.prefix}:once"
+        event = claim(self.db, worker, self.lease)
+        if event is None:
+            return False
+        with self._held_lock:
+            self._held[event.id] = worker
+        try:
+            self._handle(event, worker)
+        finally:
+            with self._held_lock:
+                self._held.pop(event.id, None)
+        return True
+
+    def _handle(self, event: ClaimedEvent, worker: str) -> None:
+        try:
+            self.process(json.loads(event.payload))
+        except PermanentError as exc:
+            log.error("event %s failed permanently: %s", event.id, exc)
+            finish(self.db, event, worker, error=str(exc))
+        except Exception as exc:
+            reason = describe(exc)
+            unexpected = not is_transient(exc)
+            if event.attempts >= self.max_attempts:
+                log.error("event %s failed after %d attempts: %s", event.id, event.attempts, reason,
+                          exc_info=unexpected)
+                finish(self.db, event, worker, error=reason)
+            else:
+                delay = self.retry_base_seconds * 2 ** (event.attempts - 1) * random.uniform(1, 1.5)
+                log.warning("event %s failed (%s); retry in %.0fs", event.id, reason, delay,
+                            exc_info=unexpected)
+                finish(self.db, event, worker, error=reason, retry_at=utcnow() + timedelta(seconds=delay))
+        else:
+            finish(self.db, event, worker)
+
+    def _run(self, worker: str) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = self.run_once(worker)
+            except Exception as exc:  # the database is unreachable: wait, then try again
+                log.warning("inbox worker cannot reach the database: %s", type(exc).__name__)
+                busy = False
+                self._stop.wait(self.poll_seconds * 5)
+            if not busy:
+                self._wakeups.acquire(timeout=self.poll_seconds)
+
+    def _keep_leases(self) -> None:
+        """Renew leases of events still being processed, and now and then prune old rows."""
+        beat = max(0.5, self.lease.total_seconds() / 3)
+        since_prune = float("inf")
+        while not self._stop.wait(beat):
+            with self._held_lock:
+                held = dict(self._held)
+            try:
+                for event_id, worker in held.items():
+                    statement = (update(WebhookEvent)
+                                 .where(WebhookEvent.id == event_id, WebhookEvent.locked_by == worker)
+                                 .values(locked_until=utcnow() + self.lease))
+                    with self.db.engine.begin() as conn:
+                        conn.execute(statement)
+                since_prune += beat
+                if since_prune >= 3600:
+                    since_prune = 0
+                    prune(self.db)
+            except Exception as exc:
+                log.warning("inbox lease renewal failed: %s", type(exc).__name__)

@@ -1,0 +1,90 @@
+"""One entry point for every transport: a Request in, a Reply out, never an exception."""
+from __future__ import annotations
+
+import logging
+import uuid
+
+from handlers.base import Reply, Request, Services
+from handlers.registry import REGISTRY, Args, Command, Context, UsageError, parse_args, split_words, usage_text
+from provisioning.directory import NOT_AN_OPERATOR, AccessDenied, audit, find_operator, resolve_actor
+from provisioning.errors import UserError
+
+log = logging.getLogger(__name__)
+
+CARD_FIELDS = {"profile": "profile", "sip": "sip", "type": "type", "cac": "cac", "info": "info"}
+
+
+def _card_command(inputs: dict) -> tuple[str, Args]:
+    """Adaptive Card submits carry an `action`; they run the same commands as typed text."""
+    action = str(inputs.get("action", "")).lower()
+    if action in ("submit", "cancel"):
+        upload_id = str(inputs.get("upload_id", "")).strip()
+        return action, Args((upload_id,) if upload_id else (), {})
+    if action == "upload":
+        entry = str(inputs.get("number", "")).strip()
+        range_end = str(inputs.get("range_end", "")).strip()
+        if inputs.get("entry_mode") == "range" and range_end:
+            entry = f"{entry}-{range_end}"
+        options = {key: str(inputs[name]) for name, key in CARD_FIELDS.items() if inputs.get(name) not in (None, "")}
+        positional = tuple(p for p in (str(inputs.get("service", "")), entry) if p)
+        return "upload", Args(positional, {**options, "source": "card"})
+    raise UsageError(f"This card action (`{action or 'none'}`) is not one I know. Type `help` for what I can do.")
+
+
+def _refuse(services: Services, request: Request, exc: AccessDenied, what: str) -> Reply:
+    with services.db.sessions.begin() as session:
+        audit(session, request.email or "unknown", "access.refused", f"{what}: {exc.message}", room_id=request.room_id)
+    return Reply(exc.message)
+
+
+def _authorize(services: Services, request: Request, cmd: Command) -> Context:
+    """Resolve the operator (and tenant); refusals are audited by the caller."""
+    context = Context(services, request)
+    with services.db.sessions.begin() as session:
+        if cmd.needs_tenant:
+            context.actor = resolve_actor(session, request.email)
+            if cmd.admin_only and not context.actor.is_admin:
+                raise AccessDenied(f"Sorry, `{cmd.name}` is for admins of {context.actor.tenant_name} only.")
+        elif find_operator(session, request.email) is None:
+            raise AccessDenied(NOT_AN_OPERATOR)
+        audit(session, request.email, f"command.{cmd.name}", (request.text or str(request.card_inputs))[:500],
+              tenant_id=context.actor.tenant_id if context.actor else None, room_id=request.room_id)
+    return context
+
+
+def unknown_command(word: str) -> Reply:
+    names = ", ".join(f"`{name}`" for name in sorted(REGISTRY.commands))
+    return Reply(f"I don't know the command `{word[:60]}`. I can do: {names}.\nType `help` for details and examples.")
+
+
+def dispatch(services: Services, request: Request) -> Reply:
+    """Run the command a message or card asks for and return what to answer."""
+    cmd: Command | None = None
+    try:
+        if request.card_inputs is not None:
+            name, args = _card_command(request.card_inputs)
+            cmd = REGISTRY.get(name)
+        else:
+            words = split_words(request.text)
+            if not words:
+                words = ["help"]
+            cmd = REGISTRY.get(words[0])
+            if cmd is None:
+                return unknown_command(words[0])
+            args = None
+        try:
+            context = _authorize(services, request, cmd)
+        except AccessDenied as exc:
+            return _refuse(services, request, exc, cmd.name)
+        if args is None:
+            args = parse_args(cmd, words[1:])
+        return cmd.run(context, args)
+    except UsageError as exc:
+        return Reply(f"{exc.message}\n\n{usage_text(cmd)}" if cmd else exc.message)
+    except UserError as exc:
+        return Reply(exc.message)
+    except Exception:
+        reference = uuid.uuid4().hex[:8]
+        log.exception("command failed (reference %s)", reference)
+        return Reply(f"Sorry, something went wrong on my side and nothing was changed. "
+                     f"Please try again; if it keeps failing, give an admin the reference `{reference}`.")

@@ -1,0 +1,40 @@
+"""`inventory`: admins load an inventory YAML file from chat (the same loader as the CLI)."""
+from __future__ import annotations
+
+from handlers.base import Reply
+from handlers.registry import Args, Context, command
+from provisioning.directory import AccessDenied, find_operator, memberships
+from provisioning.errors import UserError
+from provisioning.inventory import load_inventory, parse_inventory
+
+MAX_INVENTORY_BYTES = 2 * 1024 * 1024
+
+
+@command(
+    name="inventory",
+    usage="inventory   (with an inventory .yaml attached)",
+    summary="load tenants, operators, customers, services, calling profiles and SIP connections from a YAML file",
+    examples=("inventory   (attach inventory.yaml)",),
+    admin_only=True,
+)
+def inventory(ctx: Context, args: Args) -> Reply:
+    if not ctx.request.attachments:
+        raise UserError("Attach the inventory .yaml file to the `inventory` message.")
+    attachment = ctx.request.attachments[0]
+    if attachment.size is not None and attachment.size > MAX_INVENTORY_BYTES:
+        raise UserError("The inventory file is over 2 MB: that is not an inventory.")
+    data = attachment.fetch()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UserError(f"`{attachment.name}` is not UTF-8 text: save the inventory as UTF-8 YAML.") from None
+    parsed = parse_inventory(text)
+    with ctx.services.db.sessions.begin() as session:
+        operator = find_operator(session, ctx.actor.email)
+        admin_of = {tenant.name for tenant, role in memberships(session, operator) if role == "admin"}
+        outside = sorted({t.name for t in parsed.tenants} - admin_of)
+        if outside:
+            raise AccessDenied(f"Sorry, you are not an admin of {', '.join(outside)}: that part of the inventory "
+                               "can only be loaded by one of its admins. Nothing was loaded.")
+        report = load_inventory(session, parsed, actor=ctx.actor.email)
+    return Reply("Inventory loaded:\n" + "\n".join(f"- {line}" for line in report.summary().splitlines()))

@@ -1,0 +1,116 @@
+"""The command registry: each command declares its usage, summary and examples beside its code.
+
+`help`, wrong-argument usage and the unknown-command reply all render from here, so help is
+written in one place only.
+"""
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from typing import Callable
+
+from handlers.base import Reply, Request, Services
+from provisioning.directory import Actor
+from provisioning.errors import UserError
+
+_OPTION = re.compile(r"^([A-Za-z_]+)=(.*)$", re.S)
+
+
+class UsageError(UserError):
+    """Wrong arguments: answered with the message plus the command's usage."""
+
+
+@dataclass(frozen=True)
+class Args:
+    positional: tuple[str, ...]
+    options: dict[str, str]
+
+    def one(self, what: str) -> str:
+        if not self.positional:
+            raise UsageError(f"Missing {what}.")
+        return self.positional[0]
+
+
+@dataclass
+class Context:
+    """Everything a handler may use: the wiring, the request, and (when resolved) the acting operator."""
+
+    services: Services
+    request: Request
+    actor: Actor | None = None
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    usage: str
+    summary: str
+    run: Callable[[Context, Args], Reply]
+    examples: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()
+    admin_only: bool = False
+    needs_tenant: bool = True
+    details: str = ""
+
+
+@dataclass
+class Registry:
+    commands: dict[str, Command] = field(default_factory=dict)
+
+    def add(self, command: Command) -> Command:
+        self.commands[command.name] = command
+        return command
+
+    def get(self, name: str) -> Command | None:
+        return self.commands.get(name.lower())
+
+
+REGISTRY = Registry()
+
+
+def command(**kwargs) -> Callable[[Callable[[Context, Args], Reply]], Callable[[Context, Args], Reply]]:
+    """Declare a handler function as a command: `@command(name=..., usage=..., summary=...)`."""
+
+    def register(run: Callable[[Context, Args], Reply]):
+        REGISTRY.add(Command(run=run, **kwargs))
+        return run
+
+    return register
+
+
+def split_words(text: str) -> list[str]:
+    """Shell-like words, so `info="Agents floor 2"` stays one argument."""
+    try:
+        return shlex.split(text, posix=True)
+    except ValueError as exc:
+        raise UsageError(f"I could not read that line ({exc}): check the quotes.") from None
+
+
+def parse_args(cmd: Command, words: list[str]) -> Args:
+    """`k=v` options in any order among positional words; unknown options are errors."""
+    positional: list[str] = []
+    options: dict[str, str] = {}
+    for word in words:
+        match = _OPTION.match(word)
+        if match and cmd.options:
+            key = match.group(1).lower()
+            if key not in cmd.options:
+                known = ", ".join(f"{o}=" for o in cmd.options)
+                raise UsageError(f"Unknown option `{key}=`. Known options: {known}.")
+            if key in options:
+                raise UsageError(f"Option `{key}=` is given twice.")
+            options[key] = match.group(2)
+        else:
+            positional.append(word)
+    return Args(tuple(positional), options)
+
+
+def usage_text(cmd: Command) -> str:
+    lines = [f"**{cmd.name}** — {cmd.summary}", f"Usage: `{cmd.usage}`"]
+    if cmd.details:
+        lines.append(cmd.details)
+    if cmd.examples:
+        lines.append("Examples:")
+        lines.extend(f"- `{example}`" for example in cmd.examples)
+    return "\n".join(lines)

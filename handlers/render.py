@@ -1,0 +1,49 @@
+"""Markdown pieces shared by several replies (upload previews, results)."""
+from __future__ import annotations
+
+from handlers.base import Reply, ReplyFile
+from provisioning.spreadsheets import invalid_rows_csv
+from provisioning.uploads import UploadSummary
+
+
+def _count_lines(summary: UploadSummary) -> list[str]:
+    lines = [f"- ✅ **{summary.valid}** valid number{'s' if summary.valid != 1 else ''}"]
+    if summary.invalid:
+        lines.append(f"- ❌ **{summary.invalid}** invalid")
+    if summary.already:
+        lines.append(f"- ↩️ **{summary.already}** already uploaded to this service (skipped)")
+    if summary.duplicates:
+        lines.append(f"- 🔁 **{summary.duplicates}** repeated in the upload (kept once)")
+    return lines
+
+
+def preview_reply(summary: UploadSummary, invalid_report: bytes | None) -> Reply:
+    """The preview: counts, the first problems, and what to do next (with Submit/Cancel on Webex)."""
+    lines = [f"**Preview #{summary.upload_id} for {summary.service}** ({summary.entries} "
+             f"entr{'ies' if summary.entries != 1 else 'y'} read)", *_count_lines(summary)]
+    if summary.sample_invalid:
+        lines.append("")
+        lines.append("Problems:")
+        lines.extend(f"- row {i.row} `{i.value[:40]}`: {i.reason}" for i in summary.sample_invalid)
+    files: tuple[ReplyFile, ...] = ()
+    reported = summary.invalid + summary.already + summary.duplicates
+    if invalid_report is not None and reported > len(summary.sample_invalid):
+        name = f"upload-{summary.upload_id}-invalid-rows.csv"
+        files = (ReplyFile(name, invalid_report),)
+        lines.append(f"…and {reported - len(summary.sample_invalid)} more: every row is in `{name}`.")
+    lines.append("")
+    if summary.valid:
+        lines.append(f"Nothing is stored yet. `submit {summary.upload_id}` stores the {summary.valid} valid "
+                     f"number{'s' if summary.valid != 1 else ''}; `cancel {summary.upload_id}` drops the preview.")
+        card = {"kind": "preview", "upload_id": summary.upload_id, "service": summary.service}
+    else:
+        lines.append(f"There is nothing valid to submit. Fix the entries and upload again (`cancel {summary.upload_id}` "
+                     "drops this preview).")
+        card = None
+    return Reply("\n".join(lines), card=card, files=files)
+
+
+def report_file(summary: UploadSummary, rows) -> bytes | None:
+    """The invalid-rows CSV, only when there is more to report than the message shows."""
+    reported = summary.invalid + summary.already + summary.duplicates
+    return invalid_rows_csv(rows) if reported > len(summary.sample_invalid) else None

@@ -1,0 +1,90 @@
+"""Numbers Management: find a tenant's numbers by customer, service or number prefix."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterator
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from provisioning.directory import Actor
+from provisioning.errors import UserError
+from store.models import CallingProfile, Customer, Number, Service, SipConnection
+
+EXPORT_HEADER = ("Number", "Service", "Customer", "Number Type", "CAC", "Calling Profile", "SIP Connection",
+                 "Service Info", "Sync State", "Uploaded")
+_PREFIX = re.compile(r"^\+?[\d\s\-().]+$")
+
+
+@dataclass(frozen=True)
+class ServiceCount:
+    service: str
+    customer: str
+    total: int
+    by_state: dict[str, int]
+
+
+@dataclass(frozen=True)
+class NumbersFound:
+    query: str
+    total: int
+    services: tuple[ServiceCount, ...]
+    first: tuple[tuple, ...]
+
+
+def _condition(actor: Actor, query: str):
+    text = query.strip()
+    if not text:
+        raise UserError("Say what to look for: a customer, a service or a number prefix, e.g. `numbers +3902`.")
+    if _PREFIX.match(text):
+        digits = re.sub(r"\D", "", text)
+        if not digits:
+            raise UserError(f"`{query}` has no digits to search for.")
+        return Number.e164.startswith("+" + digits)
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    return or_(func.lower(Customer.name).like(pattern, escape="\\"), func.lower(Service.name).like(pattern, escape="\\"))
+
+
+def _base(actor: Actor, query: str, *columns):
+    return (
+        select(*columns)
+        .select_from(Number)
+        .join(Service, Service.id == Number.service_id)
+        .join(Customer, Customer.id == Service.customer_id)
+        .where(Service.tenant_id == actor.tenant_id, _condition(actor, query))
+    )
+
+
+def search(session: Session, actor: Actor, query: str, first: int = 15) -> NumbersFound:
+    """Counts per service and sync state, plus the first numbers in order."""
+    counts = session.execute(
+        _base(actor, query, Service.name, Customer.name, Number.sync_state, func.count())
+        .group_by(Service.name, Customer.name, Number.sync_state).order_by(Service.name)
+    ).all()
+    by_service: dict[str, tuple[str, dict[str, int]]] = {}
+    for service, customer, state, count in counts:
+        by_service.setdefault(service, (customer, {}))[1][state] = count
+    services = tuple(ServiceCount(name, customer, sum(states.values()), states)
+                     for name, (customer, states) in by_service.items())
+    rows = session.execute(
+        _base(actor, query, Number.e164, Service.name, Number.number_type, Number.sync_state)
+        .order_by(Number.e164).limit(first)
+    ).all()
+    return NumbersFound(query, sum(s.total for s in services), services, tuple(tuple(r) for r in rows))
+
+
+def export(session: Session, actor: Actor, query: str) -> Iterator[tuple]:
+    """Every matching number with its settings, streamed, for the CSV export."""
+    statement = (
+        _base(actor, query, Number.e164, Service.name, Customer.name, Number.number_type, Number.cac,
+              CallingProfile.name, SipConnection.name, Number.service_info, Number.sync_state, Number.created_at)
+        .join(CallingProfile, CallingProfile.id == Number.calling_profile_id)
+        .join(SipConnection, SipConnection.id == Number.sip_connection_id)
+        .order_by(Number.e164)
+        .execution_options(yield_per=5000)
+    )
+    for row in session.execute(statement):
+        *head, created = row
+        yield (*head[:4], "" if head[4] is None else head[4], *head[5:], created.strftime("%Y-%m-%d %H:%M UTC"))

@@ -1,0 +1,53 @@
+"""Tunable limits and intervals, read from the environment once at start-up."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from typing import Mapping
+
+DEFAULT_WEBEX_API_BASE_URL = "https://webexapis.com/v1/"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = ""
+    webex_access_token: str = ""
+    webex_api_base_url: str = DEFAULT_WEBEX_API_BASE_URL
+    webex_webhook_secret: str = ""
+    max_range: int = 100_000
+    max_file_bytes: int = 20 * 1024 * 1024
+    max_rows: int = 1_000_000
+    sync_batch_size: int = 500
+    sync_poll_seconds: int = 60
+    sync_max_attempts: int = 8
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
+        """Each field from its upper-case variable (e.g. MAX_RANGE), then explicit overrides."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            raw = environ.get(f.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[f.name] = int(raw) if f.type in ("int", int) else raw
+        values.update(overrides)
+        return cls(**values)
+
+    def __repr__(self) -> str:
+        """Never print secrets (SPEC §7)."""
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        for secret in ("webex_access_token", "webex_webhook_secret"):
+            shown[secret] = "***" if shown[secret] else ""
+        shown["database_url"] = _hide_password(shown["database_url"])
+        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+
+def _hide_password(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        if ":" in creds:
+            return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+    return url

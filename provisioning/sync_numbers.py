@@ -1,0 +1,117 @@
+"""Set-based reads and writes of numbers' sync states for the sync engine.
+
+Batches of up to 100,000 numbers move between states, so writes are chunked `IN` updates
+and executemany statements, never one ORM object per number.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Iterable
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import Session
+
+from store.models import Number
+
+CHUNK = 1000
+NOT_LIVE = ("pending", "pushed")
+_numbers = Number.__table__
+
+
+def _chunks(items: list[str], size: int = CHUNK) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def next_batch(session: Session, upload_id: int, number_types: list[str], size: int) -> list[str]:
+    """The next `size` pending numbers of the upload with one of these types, in id order."""
+    return list(session.scalars(
+        select(Number.e164)
+        .where(Number.upload_id == upload_id, Number.sync_state == "pending",
+               Number.number_type.in_(number_types))
+        .order_by(Number.id)
+        .limit(size)
+    ))
+
+
+def pending_types(session: Session, upload_id: int) -> list[str]:
+    """Number types that still have pending numbers in the upload."""
+    return sorted(session.scalars(
+        select(Number.number_type).distinct()
+        .where(Number.upload_id == upload_id, Number.sync_state == "pending")
+    ))
+
+
+def upload_counts(session: Session, upload_id: int) -> Counter:
+    rows = session.execute(
+        select(Number.sync_state, func.count()).where(Number.upload_id == upload_id).group_by(Number.sync_state)
+    ).tuples()
+    return Counter(dict(rows))
+
+
+def not_live(session: Session, service_id: int) -> set[str]:
+    """Numbers of the service still waiting to show up live in Webex."""
+    return set(session.scalars(
+        select(Number.e164).where(Number.service_id == service_id, Number.sync_state.in_(NOT_LIVE))
+    ))
+
+
+def doubtful(session: Session, service_id: int) -> dict[str, str]:
+    """Pushed numbers Webex called "already exists" (with that message): ours only if they
+    show up in the location."""
+    return dict(session.execute(
+        select(Number.e164, Number.sync_error).where(
+            Number.service_id == service_id, Number.sync_state == "pushed", Number.sync_error.is_not(None))
+    ).tuples())
+
+
+def mark(session: Session, scope, numbers: list[str], state: str, *, from_states: tuple[str, ...],
+         now: datetime | None = None) -> int:
+    """Move `numbers` (within `scope`, e.g. Number.upload_id == 3) to `state`, clearing errors."""
+    values: dict = {"sync_state": state, "sync_error": None}
+    if state == "live":
+        values["live_at"] = now
+    changed = 0
+    for chunk in _chunks(sorted(numbers)):
+        changed += session.execute(
+            update(Number)
+            .where(scope, Number.e164.in_(chunk), Number.sync_state.in_(from_states))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    return changed
+
+
+def mark_with_errors(session: Session, errors: dict[str, str], state: str) -> None:
+    """Set `state` and a per-number message on these not-yet-live numbers (one executemany;
+    e164 is unique across services)."""
+    if not errors:
+        return
+    statement = (
+        update(_numbers)
+        .where(_numbers.c.e164 == bindparam("b_e164"), _numbers.c.sync_state.in_(NOT_LIVE))
+        .values(sync_state=state, sync_error=bindparam("b_error"))
+    )
+    session.connection().execute(statement, [{"b_e164": n, "b_error": m} for n, m in errors.items()])
+
+
+def fail_remaining(session: Session, upload_id: int, reason: str) -> int:
+    """Every not-yet-live number of the upload becomes failed with `reason`."""
+    return session.execute(
+        update(Number)
+        .where(Number.upload_id == upload_id, Number.sync_state.in_(NOT_LIVE))
+        .values(sync_state="failed", sync_error=reason)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def first_failure(session: Session, upload_id: int) -> tuple[str, str] | None:
+    """One failed number of the upload and its message, to name in the failure reason."""
+    row = session.execute(
+        select(Number.e164, Number.sync_error)
+        .where(Number.upload_id == upload_id, Number.sync_state == "failed")
+        .order_by(Number.id)
+        .limit(1)
+    ).first()
+    return (row.e164, row.sync_error or "refused") if row else None

@@ -1,0 +1,98 @@
+"""Engines and sessions for SQLite (default, zero set-up) and PostgreSQL (`DATABASE_URL`)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_SQLITE_FILE = "leadsbot.db"
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def database_url(value: str | None = None) -> str:
+    """The SQLAlchemy URL for `DATABASE_URL`: the usual postgres URLs select psycopg 3."""
+    url = value if value is not None else os.environ.get("DATABASE_URL", "")
+    if not url:
+        return f"sqlite:///{Path(DEFAULT_SQLITE_FILE).resolve()}"
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _tune_sqlite(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    url = database_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _tune_sqlite)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def alembic_config(engine: Engine):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply Alembic migrations (the only way the schema changes)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        try:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except Exception:
+            return None
+
+
+@dataclass
+class Database:
+    """An engine plus the session factory every operation opens its one session from."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def connect(url: str | None = None, *, auto_upgrade: bool | None = None) -> Database:
+    """Open the database; SQLite files are created and migrated on first use."""
+    engine = make_engine(database_url(url))
+    if auto_upgrade is None:
+        auto_upgrade = engine.dialect.name == "sqlite"
+    if auto_upgrade:
+        upgrade(engine)
+    return Database(engine, sessionmaker(engine, expire_on_commit=False))

@@ -1,0 +1,306 @@
+"""SQLAlchemy 2 models: the portal's things (SPEC §1) plus the bot's durable work.
+
+Schema changes go through Alembic (`store/migrations`); these classes are the source of
+truth the migrations are written against.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+PRODUCTS = ("webex-cloud-connect", "live-cx")
+MODES = ("integrated", "non-integrated")
+ROLES = ("operator", "admin")
+NUMBER_TYPES = ("user", "service", "contact-center")
+SYNC_STATES = ("pending", "pushed", "live", "failed")
+UPLOAD_STATES = ("preview", "submitted", "cancelled")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC timestamps on both databases (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+# Big integer primary keys on PostgreSQL, but SQLite only auto-increments INTEGER.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="tenant")
+
+
+class Operator(Base):
+    __tablename__ = "operators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    current_tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="SET NULL"))
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="operator")
+    current_tenant: Mapped[Tenant | None] = relationship()
+
+
+class Membership(Base):
+    """An operator's access to one tenant, with the role they have there."""
+
+    __tablename__ = "memberships"
+
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), default="operator")
+
+    operator: Mapped[Operator] = relationship(back_populates="memberships")
+    tenant: Mapped[Tenant] = relationship(back_populates="memberships")
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class CallingProfile(Base):
+    __tablename__ = "calling_profiles"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    sbc_device: Mapped[str] = mapped_column(String(200))
+
+
+class SipConnection(Base):
+    __tablename__ = "sip_connections"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Service(Base):
+    """A customer lead: one Webex Cloud Connect or Live CX service of one customer."""
+
+    __tablename__ = "services"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(200), default="")
+    product: Mapped[str] = mapped_column(String(40))
+    mode: Mapped[str] = mapped_column(String(20))
+    org_id: Mapped[str] = mapped_column(String(200))
+    location_id: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    consented_on: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    removing: Mapped[bool] = mapped_column(Boolean, default=False)
+    sync_error: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    customer: Mapped[Customer] = relationship()
+    tenant: Mapped[Tenant] = relationship()
+
+
+class Upload(Base):
+    """One submission of numbers: a preview until submitted or cancelled."""
+
+    __tablename__ = "uploads"
+    __table_args__ = (Index("ix_uploads_open", "room_id", "operator_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), index=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
+    room_id: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(20))
+    filename: Mapped[str | None] = mapped_column(String(300))
+    number_type: Mapped[str] = mapped_column(String(20))
+    cac: Mapped[int | None] = mapped_column(Integer)
+    calling_profile_id: Mapped[int] = mapped_column(ForeignKey("calling_profiles.id"))
+    sip_connection_id: Mapped[int] = mapped_column(ForeignKey("sip_connections.id"))
+    service_info: Mapped[str] = mapped_column(String(255), default="")
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+    valid_count: Mapped[int] = mapped_column(Integer, default=0)
+    invalid_count: Mapped[int] = mapped_column(Integer, default=0)
+    already_count: Mapped[int] = mapped_column(Integer, default=0)
+    duplicate_count: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(20), default="preview")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ready_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    service: Mapped[Service] = relationship()
+    operator: Mapped[Operator] = relationship()
+    calling_profile: Mapped[CallingProfile] = relationship()
+    sip_connection: Mapped[SipConnection] = relationship()
+
+
+class StagedNumber(Base):
+    """A valid number of a previewed upload, waiting for submit (bulk-copied into numbers)."""
+
+    __tablename__ = "staged_numbers"
+
+    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id", ondelete="CASCADE"), primary_key=True)
+    e164: Mapped[str] = mapped_column(String(16), primary_key=True)
+    row: Mapped[int] = mapped_column(Integer)
+
+
+class InvalidEntry(Base):
+    """An entry of an upload that failed validation, kept for the invalid-rows report."""
+
+    __tablename__ = "invalid_entries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id", ondelete="CASCADE"), index=True)
+    row: Mapped[int] = mapped_column(Integer)
+    value: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class Number(Base):
+    """One E.164 number of a service; unique across every service and tenant."""
+
+    __tablename__ = "numbers"
+    __table_args__ = (Index("ix_numbers_service_state", "service_id", "sync_state"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    e164: Mapped[str] = mapped_column(String(16), unique=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id"), index=True)
+    number_type: Mapped[str] = mapped_column(String(20))
+    cac: Mapped[int | None] = mapped_column(Integer)
+    calling_profile_id: Mapped[int] = mapped_column(ForeignKey("calling_profiles.id"))
+    sip_connection_id: Mapped[int] = mapped_column(ForeignKey("sip_connections.id"))
+    service_info: Mapped[str] = mapped_column(String(255), default="")
+    sync_state: Mapped[str] = mapped_column(String(20), default="pending")
+    sync_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    live_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    """Who did what, when and where; also refusals (SPEC §7)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="SET NULL"))
+    room_id: Mapped[str | None] = mapped_column(String(300))
+    action: Mapped[str] = mapped_column(String(60))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class WebhookEvent(Base):
+    """A received webhook delivery, recorded before it is acknowledged (durable inbox)."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (Index("ix_webhook_events_due", "state", "next_run_at"),)
+
+    id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(60))
+    event: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    locked_by: Mapped[str | None] = mapped_column(String(100))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class SyncTask(Base):
+    """Durable sync work for one upload: push to Webex (integrated) and poll until live."""
+
+    __tablename__ = "sync_tasks"
+    __table_args__ = (Index("ix_sync_tasks_due", "state", "next_run_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id", ondelete="CASCADE"), unique=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    locked_by: Mapped[str | None] = mapped_column(String(100))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OutboxMessage(Base):
+    """A message the bot owes a space (Ready notices, digests), sent by the transport once."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "sent_at", "next_run_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(300))
+    markdown: Mapped[str] = mapped_column(Text)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class DigestSubscription(Base):
+    """A space's daily status digest (`digest daily HH:MM`)."""
+
+    __tablename__ = "digest_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(300), unique=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"))
+    time_of_day: Mapped[str] = mapped_column(String(5))
+    last_sent_on: Mapped[date | None] = mapped_column(Date)
