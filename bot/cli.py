@@ -11,6 +11,7 @@ from provisioning.errors import UserError
 from provisioning.settings import Settings
 
 DEMO_OPERATOR = "ops@acme.example"
+DEMO_TENANT = "Acme SP"
 
 
 @click.group()
@@ -31,12 +32,17 @@ def main(ctx: click.Context, log_level: str) -> None:
 def shell(settings: Settings, email: str | None, demo: bool, files_dir: Path) -> None:
     """Chat with the bot in the terminal (one command per line; files via file=PATH)."""
     from bot.shell import Shell
+    from provisioning.directory import find_operator, switch_tenant
     from provisioning.inventory import DEMO_INVENTORY, load_inventory_file
 
     services = build_services(settings)
     if demo:
         load_inventory_file(services.db, DEMO_INVENTORY, actor="shell --demo")
         email = email or DEMO_OPERATOR
+        with services.db.sessions.begin() as session:
+            operator = find_operator(session, email)
+            if operator is not None and operator.current_tenant_id is None:
+                switch_tenant(session, email, DEMO_TENANT)
     if not email:
         raise click.UsageError("Say who you are: --as EMAIL (or --demo to try the sample inventory).")
     if sys.stdin.isatty():

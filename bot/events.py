@@ -49,9 +49,9 @@ def record_event(db: Database, event_id: str, resource: str, event: str, payload
     statement = insert(WebhookEvent.__table__).values(
         id=event_id, resource=resource, event=event, payload=payload, state="pending",
         attempts=0, received_at=now, next_run_at=now,
-    ).on_conflict_do_nothing(index_elements=["id"])
+    ).on_conflict_do_nothing(index_elements=["id"]).returning(WebhookEvent.id)
     with db.engine.begin() as conn:
-        return conn.execute(statement).rowcount == 1
+        return conn.execute(statement).first() is not None
 
 
 def _due(now: datetime):

@@ -59,11 +59,11 @@ def split_attachments(line: str) -> tuple[str, tuple[Attachment, ...]]:
 class Shell:
     """A line-oriented chat: one command per line, each reply printed as the bot would post it."""
 
-    def __init__(self, services: Services, email: str, files_dir: Path, out: TextIO = sys.stdout):
+    def __init__(self, services: Services, email: str, files_dir: Path, out: TextIO | None = None):
         self.services = services
         self.email = email.strip().lower()
         self.files_dir = files_dir
-        self.out = out
+        self.out = out or sys.stdout
 
     def say(self, line: str) -> Reply:
         text, attachments = split_attachments(line)

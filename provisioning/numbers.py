@@ -67,8 +67,9 @@ def spreadsheet_hint(raw: str) -> str | None:
                 f"write +{dropped.group(1)} and format the column as Text")
     if cell.startswith("="):
         formula = _FORMULA_NUMBER.fullmatch(cell)
-        shown = f"'+{formula.group(1).replace(' ', '')}" if formula else "'+..."
-        return (f"cell turned into a formula — type an apostrophe before the + ({shown}) "
+        if formula is None:
+            return "cell holds a formula — type the number itself, starting with +, in a column formatted as Text"
+        return (f"cell turned into a formula — type an apostrophe before the + ('+{formula.group(1).replace(' ', '')}) "
                 f"or format the column as Text")
     return None
 
@@ -283,7 +284,7 @@ class NumberChecker:
             raise NumberError(bad)
         digits = text[1:]
         if not digits:
-            raise NumberError("no digits after the + — write the full number, e.g. +39...")
+            raise NumberError(f"no digits after the + — write the full number, starting {self._prefix}")
         if len(digits) > MAX_DIGITS:
             raise NumberError(f"too long — at most {MAX_DIGITS} digits after +, this has {len(digits)}")
         if _split_calling_code(digits) != self._code:

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 from provisioning.errors import UserError
 
@@ -35,6 +36,7 @@ TEMPLATE_EXAMPLES: tuple[tuple[str, str], ...] = (
 )
 
 _BOM = "\ufeff"
+_BLANK = re.compile(rb"\s*")
 _HEADER_SEPARATORS = re.compile(r"[\s_-]+")
 _NUMBER, _RANGE_END = "number", "range end"
 _TEXT_FORMAT = "@"
@@ -100,16 +102,17 @@ def _megabytes(size: int) -> str:
 def _sniff(data: bytes, filename: str) -> str:
     """'xlsx' or 'csv' from the first bytes; FileError for what we know we cannot read."""
     named = f"`{filename}`" if filename else "The file"
-    if not data.strip():
+    head = data[:1024].lstrip()
+    if not head and _BLANK.fullmatch(data):
         raise FileError(f"{named} is empty: send a {ACCEPTED_FORMATS} file with the header `{EXPECTED_HEADER}`.")
     if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "xlsx"
     if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         raise FileError(f"{named} is an old Excel 97-2003 (.xls) workbook or a password-protected file: "
                         "open it and save it as .xlsx (without a password) or as CSV UTF-8.")
-    if data.lstrip().startswith(b"%PDF"):
+    if head.startswith(b"%PDF"):
         raise FileError(f"{named} is a PDF document, not a spreadsheet: send a {ACCEPTED_FORMATS} file.")
-    if data.lstrip()[:1] == b"<":
+    if head.startswith(b"<"):
         raise FileError(f"{named} is a web page or XML file, not a spreadsheet: open it in your spreadsheet "
                         f"program and save it as .xlsx or CSV UTF-8.")
     return "csv"
@@ -136,7 +139,6 @@ def _columns(header: list[str], line: int) -> tuple[int, int | None]:
 
 
 def _letters(columns: list[int]) -> str:
-    from openpyxl.utils import get_column_letter
     return ", ".join(get_column_letter(i + 1) for i in columns)
 
 

@@ -82,7 +82,7 @@ def notify_failed(session: Session, upload_id: int, reason: str, now: datetime) 
             select(Number.sync_state, func.count())
             .where(Number.upload_id == upload_id)
             .group_by(Number.sync_state)
-        ).tuples()
+        ).all()
     )
     key = f"sync-failed:{upload_id}"
     if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is None:

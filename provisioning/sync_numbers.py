@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from store.models import Number
@@ -46,7 +46,7 @@ def pending_types(session: Session, upload_id: int) -> list[str]:
 def upload_counts(session: Session, upload_id: int) -> Counter:
     rows = session.execute(
         select(Number.sync_state, func.count()).where(Number.upload_id == upload_id).group_by(Number.sync_state)
-    ).tuples()
+    ).all()
     return Counter(dict(rows))
 
 
@@ -63,7 +63,7 @@ def doubtful(session: Session, service_id: int) -> dict[str, str]:
     return dict(session.execute(
         select(Number.e164, Number.sync_error).where(
             Number.service_id == service_id, Number.sync_state == "pushed", Number.sync_error.is_not(None))
-    ).tuples())
+    ).all())
 
 
 def mark(session: Session, scope, numbers: list[str], state: str, *, from_states: tuple[str, ...],
@@ -90,7 +90,8 @@ def mark_with_errors(session: Session, errors: dict[str, str], state: str) -> No
         return
     statement = (
         update(_numbers)
-        .where(_numbers.c.e164 == bindparam("b_e164"), _numbers.c.sync_state.in_(NOT_LIVE))
+        .where(_numbers.c.e164 == bindparam("b_e164"),
+               or_(*(_numbers.c.sync_state == s for s in NOT_LIVE)))
         .values(sync_state=state, sync_error=bindparam("b_error"))
     )
     session.connection().execute(statement, [{"b_e164": n, "b_error": m} for n, m in errors.items()])

@@ -1,0 +1,4 @@
+"""`python -m bot` runs the leadsbot CLI."""
+from bot.cli import main
+
+main()

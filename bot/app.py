@@ -1,0 +1,96 @@
+"""The Flask app factory: webhook endpoint, health check and the inbox workers.
+
+`create_app()` with no arguments reads the environment (gunicorn calls it once per worker
+process, after forking, so each worker runs its own inbox threads). Tests pass `services`,
+`webex` and `dispatch` and may keep the workers stopped.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from flask import Flask, current_app, jsonify
+
+from bot import webhook
+from bot.events import Inbox
+from bot.incoming import Conversation, Dispatch
+from bot.webex_client import WebexClient
+from handlers.base import Services
+from provisioning.settings import Settings
+from store.db import connect
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What the views and workers of one app share (kept in `app.extensions["leadsbot"]`)."""
+
+    services: Services
+    webex: WebexClient | None
+    inbox: Inbox | None
+
+    def wake(self) -> None:
+        if self.inbox is not None:
+            self.inbox.wake()
+
+    def stop(self) -> None:
+        """Stop the inbox threads (tests, orderly shutdown)."""
+        if self.inbox is not None:
+            self.inbox.stop()
+
+
+def _default_dispatch() -> Dispatch:
+    from handlers import dispatch
+
+    return dispatch
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    services: Services | None = None,
+    webex: WebexClient | None = None,
+    start_workers: bool = True,
+    dispatch: Dispatch | None = None,
+    inbox_threads: int = 2,
+    inbox_options: dict | None = None,
+) -> Flask:
+    """Build the app; with `start_workers`, recorded events are processed in this process."""
+    if settings is None:
+        settings = services.settings if services is not None else Settings.from_env()
+    if services is None:
+        services = Services(db=connect(settings.database_url), settings=settings)
+    if webex is None and settings.webex_access_token:
+        webex = WebexClient.from_settings(settings)
+    inbox = None
+    if webex is not None:
+        conversation = Conversation(services, webex, dispatch or _default_dispatch())
+        inbox = Inbox(services.db, conversation.handle_event, threads=inbox_threads,
+                      **(inbox_options or {}))
+    else:
+        log.error("WEBEX_ACCESS_TOKEN is not set: webhook events are recorded but not processed")
+
+    app = Flask("leadsbot")
+    app.extensions["leadsbot"] = Runtime(services, webex, inbox)
+    app.register_blueprint(webhook.bp)
+    app.add_url_rule("/healthz", "healthz", healthz)
+    if start_workers and inbox is not None:
+        inbox.start()
+    return app
+
+
+def healthz():
+    """Liveness for load balancers: 200 when the database answers, else 503."""
+    runtime: Runtime = current_app.extensions["leadsbot"]
+    database_ok = runtime.services.db.ping()
+    body = {
+        "status": "ok" if database_ok else "unavailable",
+        "database": "ok" if database_ok else "unreachable",
+        "inbox_workers": runtime.inbox.alive if runtime.inbox is not None else 0,
+    }
+    return jsonify(body), 200 if database_ok else 503
+
+
+def runtime_of(app: Flask) -> Runtime:
+    return app.extensions["leadsbot"]
+

@@ -1,0 +1,100 @@
+"""`leadsbot serve` and `leadsbot webhooks register URL` (added to the root group in bot/cli.py)."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+
+import click
+from webexpythonsdk import WebexAPI
+from webexpythonsdk.exceptions import ApiError
+from werkzeug.serving import make_server
+
+from bot.retry import describe
+from provisioning.settings import Settings
+
+WEBHOOK_PATH = "/webhooks/webex"
+
+
+def resolve_port(port: int | None) -> int:
+    """--port, else $PORT (as PaaS platforms set it), else 8080."""
+    if port is not None:
+        return port
+    raw = os.environ.get("PORT", "")
+    try:
+        return int(raw) if raw else 8080
+    except ValueError:
+        raise click.BadParameter(f"PORT must be a number, not {raw!r}") from None
+
+
+def _exit_on_sigterm(*_args) -> None:
+    raise SystemExit(0)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 to accept connections from other hosts).")
+@click.option("--port", type=int, default=None, help="Port to listen on [default: $PORT, else 8080].")
+@click.option("--no-scheduler", is_flag=True, help="Do not run the sync/digest scheduler in this process.")
+def serve(host: str, port: int | None, no_scheduler: bool) -> None:
+    """Run the webhook server (POST /webhooks/webex, GET /healthz) in one process."""
+    from bot.app import create_app, runtime_of
+
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(settings)
+    runtime = runtime_of(app)
+    scheduler = None
+    if not no_scheduler:
+        from bot.scheduler import start_scheduler
+
+        scheduler = start_scheduler(runtime.services, runtime.webex)
+    server = make_server(host, resolve_port(port), app, threaded=True)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    click.echo(f"leadsbot listening on http://{host}:{server.server_port} "
+               f"(webhook {WEBHOOK_PATH}, health /healthz)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        runtime.stop()
+
+
+@click.group("webhooks")
+def webhooks() -> None:
+    """Manage the bot's Webex webhooks."""
+
+
+@webhooks.command("register")
+@click.argument("url")
+def register(url: str) -> None:
+    """Create or repair the messages and card-action webhooks pointing at URL.
+
+    URL is the public address of POST /webhooks/webex, e.g.
+    https://leadsbot.example.com/webhooks/webex. Needs WEBEX_ACCESS_TOKEN and
+    WEBEX_WEBHOOK_SECRET; disabled webhooks are re-activated.
+    """
+    from bot.webhooks_admin import register_webhooks
+
+    settings = Settings.from_env()
+    if not settings.webex_access_token:
+        raise click.ClickException("WEBEX_ACCESS_TOKEN is not set (the bot's access token).")
+    if not settings.webex_webhook_secret:
+        raise click.ClickException("WEBEX_WEBHOOK_SECRET is not set (any long random string).")
+    if not url.startswith(("https://", "http://")):
+        raise click.BadParameter("URL must start with https://", param_hint="URL")
+    if not url.startswith("https://"):
+        click.echo("warning: Webex delivers webhooks in clear text to an http:// URL", err=True)
+    if not url.rstrip("/").endswith(WEBHOOK_PATH):
+        click.echo(f"warning: the bot listens on {WEBHOOK_PATH}; is the URL complete?", err=True)
+    api = WebexAPI(access_token=settings.webex_access_token, base_url=settings.webex_api_base_url)
+    try:
+        ids = register_webhooks(api, url, settings.webex_webhook_secret)
+    except ApiError as exc:
+        raise click.ClickException(f"Webex refused: {describe(exc)}") from None
+    click.echo(f"webhooks active at {url}: {', '.join(ids)}")

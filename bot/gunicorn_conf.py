@@ -1,0 +1,22 @@
+"""gunicorn settings for the `web` process (Procfile): `gunicorn -c python:bot.gunicorn_conf ...`.
+
+The app is built in each worker after the fork (no preload), so every worker runs its own
+inbox threads; the database decides which worker processes which event.
+"""
+import logging
+import os
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8080')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "gthread"
+preload_app = False
+graceful_timeout = 20
+timeout = 60
+accesslog = None  # access lines would carry nothing useful and cost time at 200 req/s
+
+
+def post_fork(server, worker):
+    """Logging for the app's own loggers, at LOG_LEVEL (gunicorn only sets up its own)."""
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+                        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
