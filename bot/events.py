@@ -64,7 +64,7 @@ def _due(now: datetime):
 def claim(db: Database, worker: str, lease: timedelta) -> ClaimedEvent | None:
     """Lease the oldest due event (pending, or processing with an expired lease)."""
     now = utcnow()
-    oldest = (select(WebhookEvent.id).where(_due(now)).order_by(WebhookEvent.received_at)
+    oldest = (select(WebhookEvent.id).where(_due(now)).order_by(WebhookEvent.received_at, WebhookEvent.id)
               .limit(1).with_for_update(skip_locked=True).scalar_subquery())
     statement = (update(WebhookEvent).where(WebhookEvent.id == oldest, _due(now))
                  .values(state="processing", locked_by=worker, locked_until=now + lease,

@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 
 
 def _client(webex) -> WebexClient:
-    """Accept our client or a bare `webexpythonsdk.WebexAPI` (as the scheduler may hold)."""
-    if isinstance(webex, WebexClient):
+    """Accept our client (or anything with `send_markdown`) or a bare `webexpythonsdk.WebexAPI`."""
+    if hasattr(webex, "send_markdown"):
         return webex
     return WebexClient(webex.access_token, webex.base_url)
 

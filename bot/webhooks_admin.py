@@ -2,8 +2,9 @@
 
 Running it again is safe: a webhook for the same resource and event that already points at
 URL (or carries our name, e.g. from an older public URL) is updated in place with the
-secret and `status: active`, which also re-activates one Webex disabled after failures;
-extra or filtered copies pointing at URL are deleted so each event arrives once.
+secret and `status: active`, which also re-activates one Webex disabled after failures.
+Other copies at URL, filtered ones, and ours left at an old URL are deleted, so each event
+arrives once; webhooks with other names at other URLs are left alone.
 """
 from __future__ import annotations
 
@@ -35,10 +36,10 @@ def register_webhooks(api: WebexAPI, url: str, secret: str) -> list[str]:
         # A filter cannot be changed in place, and the bot must see every event.
         usable = [h for h in at_url + named if not h.get("filter")]
         keep = usable[0] if usable else None
-        for stale in at_url:
+        for stale in at_url + named:
             if stale is not keep:
                 api.webhooks.delete(stale["id"])
-                log.info("deleted duplicate or filtered webhook %s", stale["id"])
+                log.info("deleted duplicate, stale or filtered webhook %s", stale["id"])
         if keep is None:
             hook = api.webhooks.create(name=name, targetUrl=url, resource=resource, event=event,
                                        secret=secret)

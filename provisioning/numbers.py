@@ -27,7 +27,8 @@ _NON_GEO = "001"
 # Characters people put inside numbers for readability; removed by `normalise`. The invisible
 # ones (zero-width space, word joiner, BOM, bidi marks, soft hyphen) arrive with copy-paste
 # from web pages and mail, and an operator cannot see them to delete them.
-_SPACES = "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+_SPACES = ("\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+           + "\u2028\u2029\u202f\u205f\u3000")  # everything str.isspace() knows
 _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"
 _SEPARATORS = _SPACES + _DASHES + _INVISIBLE + ".()"
@@ -36,6 +37,7 @@ _DELETE_SEPARATORS = str.maketrans("", "", _SEPARATORS)
 _SCIENTIFIC = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?[eE][+-]?[0-9]+")
 _PLUS_DROPPED = re.compile(r"([0-9]{8,15})(?:\.0+)?")
 _FORMULA_NUMBER = re.compile(r'=\s*"?\s*\+?([0-9][0-9 ]*)\s*"?')
+_PLAIN = re.compile(r"\+?[0-9]*")
 
 
 class NumberError(UserError, ValueError):
@@ -58,24 +60,26 @@ def normalise(text: str) -> str:
 def spreadsheet_hint(raw: str) -> str | None:
     """The reason text when a cell shows typical spreadsheet damage, else None."""
     cell = raw.strip()
-    if _SCIENTIFIC.fullmatch(cell):
-        return ("number shown in scientific notation (column not formatted as Text) — "
-                "format the Number column as Text and retype the number with the + sign")
-    dropped = _PLUS_DROPPED.fullmatch(cell)
-    if dropped:
-        return (f"missing + sign (the spreadsheet dropped it) — "
-                f"write +{dropped.group(1)} and format the column as Text")
     if cell.startswith("="):
         formula = _FORMULA_NUMBER.fullmatch(cell)
         if formula is None:
             return "cell holds a formula — type the number itself, starting with +, in a column formatted as Text"
-        return (f"cell turned into a formula — type an apostrophe before the + ('+{formula.group(1).replace(' ', '')}) "
-                f"or format the column as Text")
+        number = formula.group(1).replace(" ", "")
+        return f"cell turned into a formula — type an apostrophe before the + ('+{number}) or format the column as Text"
+    if ("E" in cell or "e" in cell) and _SCIENTIFIC.fullmatch(cell):
+        return ("number shown in scientific notation (column not formatted as Text) — "
+                "format the Number column as Text and retype the number with the + sign")
+    dropped = _PLUS_DROPPED.fullmatch(cell) if cell[:1].isdigit() else None
+    if dropped:
+        return (f"missing + sign (the spreadsheet dropped it) — "
+                f"write +{dropped.group(1)} and format the column as Text")
     return None
 
 
 def _bad_character_reason(text: str) -> str | None:
     """Names the first character that is neither an ASCII digit nor the leading +."""
+    if _PLAIN.fullmatch(text):
+        return None
     for index, char in enumerate(text):
         if "0" <= char <= "9" or (char == "+" and index == 0):
             continue
@@ -152,7 +156,8 @@ def _compile_region(metadata: PhoneMetadata | None, calling_code: int, region: s
 def _plan(code: str) -> _Plan:
     calling_code = int(code)
     regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[calling_code]
-    main = PhoneMetadata.metadata_for_region_or_calling_code(calling_code, phonenumbers.region_code_for_country_code(calling_code))
+    main_region = phonenumbers.region_code_for_country_code(calling_code)
+    main = PhoneMetadata.metadata_for_region_or_calling_code(calling_code, main_region)
     prefix = main.national_prefix_for_parsing if main is not None else None
     compiled = []
     for region in regions:
@@ -177,6 +182,10 @@ def _split_calling_code(digits: str) -> str | None:
     return None
 
 
+# Calling codes are 1-3 digits, so the first three digits decide the code: one lookup per number.
+_CODE_BY_HEAD = {head: code for head in map(str, range(100, 1000)) if (code := _split_calling_code(head))}
+
+
 def _nsn_verdict(plan: _Plan, nsn: str) -> bool | None:
     """Validity of a national significant number, or None when parse() would rewrite it."""
     if len(nsn) < _NSN_MIN_LENGTH:
@@ -188,7 +197,8 @@ def _nsn_verdict(plan: _Plan, nsn: str) -> bool | None:
     if len(nsn) > _NSN_MAX_LENGTH:
         return False
     if plan.single_region:
-        return plan.regions[0].is_valid(nsn)
+        pattern = plan.regions[0].by_length.get(len(nsn))
+        return pattern is not None and pattern.fullmatch(nsn) is not None
     for region in plan.regions:  # _region_code_for_number_from_list, then validate that region
         if region.leading_digits is not None:
             if region.leading_digits.match(nsn):
@@ -215,7 +225,7 @@ def _fast_verdict(e164: str) -> bool | None:
         return None
     if len(digits) <= _NSN_MIN_LENGTH or digits[0] == "0":
         return False  # parse() raises: too short after the +, or no country code starts with 0
-    code = _split_calling_code(digits)
+    code = _CODE_BY_HEAD.get(digits[:3])
     if code is None:
         return False
     return _nsn_verdict(_plan(code), digits[len(code):])
@@ -295,14 +305,15 @@ class NumberChecker:
         return canonical
 
     def is_valid_e164(self, e164: str) -> bool:
-        """Fast verdict for a number in this service's country (another country code: False)."""
-        return e164.startswith(self._prefix) and is_valid_e164(e164)
+        """Fast verdict, as `check` judges: valid, this service's country code, at most 15 digits."""
+        return len(e164) <= MAX_DIGITS + 1 and e164.startswith(self._prefix) and is_valid_e164(e164)
 
     def _invalid_reason(self, nsn_length: int) -> str:
         what = f"not a valid {self.country} number"
         if self._lengths and not min(self._lengths) <= nsn_length <= max(self._lengths):
             low, high = min(self._lengths), max(self._lengths)
             expected = f"{low}" if low == high else f"{low} to {high}"
-            return f"{what} — {self.country} numbers have {expected} digits after {self._prefix}, this has {nsn_length}"
+            return (f"{what} — {self.country} numbers have {expected} digits after {self._prefix}, "
+                    f"this has {nsn_length}")
         return f"{what} — check the area code and the digits"
 

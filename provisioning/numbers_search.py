@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from provisioning.directory import Actor
 from provisioning.errors import UserError
-from store.models import CallingProfile, Customer, Number, Service, SipConnection
+from store.models import CallingProfile, Customer, Number, Service, SipConnection, Upload
 
 EXPORT_HEADER = ("Number", "Service", "Customer", "Number Type", "CAC", "Calling Profile", "SIP Connection",
                  "Service Info", "Sync State", "Uploaded")
@@ -78,10 +78,11 @@ def search(session: Session, actor: Actor, query: str, first: int = 15) -> Numbe
 def export(session: Session, actor: Actor, query: str) -> Iterator[tuple]:
     """Every matching number with its settings, streamed, for the CSV export."""
     statement = (
-        _base(actor, query, Number.e164, Service.name, Customer.name, Number.number_type, Number.cac,
-              CallingProfile.name, SipConnection.name, Number.service_info, Number.sync_state, Number.created_at)
-        .join(CallingProfile, CallingProfile.id == Number.calling_profile_id)
-        .join(SipConnection, SipConnection.id == Number.sip_connection_id)
+        _base(actor, query, Number.e164, Service.name, Customer.name, Number.number_type, Upload.cac,
+              CallingProfile.name, SipConnection.name, Upload.service_info, Number.sync_state, Number.created_at)
+        .join(Upload, Upload.id == Number.upload_id)
+        .join(CallingProfile, CallingProfile.id == Upload.calling_profile_id)
+        .join(SipConnection, SipConnection.id == Upload.sip_connection_id)
         .order_by(Number.e164)
         .execution_options(yield_per=5000)
     )

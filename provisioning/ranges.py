@@ -61,8 +61,10 @@ def split_entry(text: str) -> tuple[str, str | None]:
     if before_plus:
         return _cut(stripped, before_plus.start())
     last = max(stripped.rfind(dash) for dash in _DASHES)
-    if last > 0 and (last == len(stripped) - 1 or _is_trailing_end(stripped[:last], stripped[last + 1:], stripped)):
-        return _cut(stripped, last)
+    if last > 0:
+        left, right = stripped[:last], stripped[last + 1:]
+        if not right or _is_trailing_end(left, right, stripped):
+            return _cut(stripped, last)
     return stripped, None
 
 
@@ -99,7 +101,8 @@ def parse_range(start_raw: str, end_raw: str | None, checker: NumberChecker, *,
         raise NumberError(f"range runs backwards ({start} to {end}) — write the lower number first")
     count = int(end[1:]) - int(start[1:]) + 1
     if count > max_range:
-        raise NumberError(f"range of {count:,} numbers is over the limit of {max_range:,} — split it into smaller ranges")
+        raise NumberError(f"range of {count:,} numbers is over the limit of {max_range:,} — "
+                          f"split it into smaller ranges")
     return Entry(start, end)
 
 

@@ -146,16 +146,16 @@ def _data_rows(sheet: Sheet, number_col: int, range_col: int | None, max_rows: i
     width = max(number_col, -1 if range_col is None else range_col) + 1
     count = 0
     for line, cells in sheet.rows(width):
-        size = len(cells)
-        number = cells[number_col].strip() if number_col < size else ""
-        range_end = cells[range_col].strip() if range_col is not None and range_col < size else ""
-        if not number and not range_end:
-            continue
-        count += 1
-        if count > max_rows:
-            raise FileError(f"The file has more than {max_rows:,} rows of numbers (the limit): "
-                            "split it into several files.")
-        yield Row(line, number, range_end)
+        if len(cells) < width:  # CSV rows can be shorter than the header
+            cells = [*cells, *[""] * (width - len(cells))]
+        number = cells[number_col].strip()
+        range_end = "" if range_col is None else cells[range_col].strip()
+        if number or range_end:
+            count += 1
+            if count > max_rows:
+                raise FileError(f"The file has more than {max_rows:,} rows of numbers (the limit): "
+                                "split it into several files.")
+            yield Row(line, number, range_end)
 
 
 def safe_cell(value: str) -> str:

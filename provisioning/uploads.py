@@ -20,6 +20,7 @@ from provisioning.numbers import NumberChecker
 from provisioning.settings import Settings
 from provisioning.upload_options import UploadOptions, check_accepts_numbers, check_options
 from provisioning.validation import Invalid, RawEntry, Tally, Valid, validate
+from store.bulk import bulk_insert
 from store.models import InvalidEntry, Number, Service, StagedNumber, SyncTask, Upload, utcnow
 
 BATCH = 20_000
@@ -50,13 +51,12 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
 def _stage(session: Session, upload_id: int, results: Iterable[Valid | Invalid]) -> None:
     """Bulk-insert valid numbers into staging and invalid entries into the report, in batches."""
     for chunk in _chunks(results, BATCH):
-        valid = [{"upload_id": upload_id, "e164": r.e164, "row": r.row} for r in chunk if isinstance(r, Valid)]
-        invalid = [{"upload_id": upload_id, "row": r.row, "value": r.value[:500], "reason": r.reason}
-                   for r in chunk if isinstance(r, Invalid)]
+        valid = [(upload_id, r.e164, r.row) for r in chunk if type(r) is Valid]
+        invalid = [(upload_id, r.row, r.value[:500], r.reason) for r in chunk if type(r) is Invalid]
         if valid:
-            session.execute(insert(StagedNumber), valid)
+            bulk_insert(session, StagedNumber.__table__, ("upload_id", "e164", "row"), valid)
         if invalid:
-            session.execute(insert(InvalidEntry), invalid)
+            bulk_insert(session, InvalidEntry.__table__, ("upload_id", "row", "value", "reason"), invalid)
 
 
 def _move_conflicts(session: Session, upload: Upload, tenant_id: int) -> int:
@@ -175,11 +175,8 @@ def submit(session: Session, actor: Actor, room_id: str, upload_id: int | None =
             f"(e.g. {', '.join(taken)}). Nothing was stored: run the upload again for a fresh preview."
         )
     now = utcnow()
-    values = {
-        "service_id": service.id, "upload_id": upload.id, "number_type": upload.number_type, "cac": upload.cac,
-        "calling_profile_id": upload.calling_profile_id, "sip_connection_id": upload.sip_connection_id,
-        "service_info": upload.service_info, "sync_state": "pending", "created_at": now,
-    }
+    values = {"service_id": service.id, "upload_id": upload.id, "number_type": upload.number_type,
+              "sync_state": "pending", "created_at": now}
     constants = [literal(v, Number.__table__.c[k].type) for k, v in values.items()]
     source = select(StagedNumber.e164, *constants).where(StagedNumber.upload_id == upload.id)
     try:

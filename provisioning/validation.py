@@ -51,10 +51,20 @@ class Tally:
 DUPLICATE_REASON = "duplicate: this number appears more than once in the upload (it is kept once)"
 
 
+_DASHES = ("-", "\u2013", "\u2014")
+
+
+def _may_be_range(text: str) -> bool:
+    return any(dash in text for dash in _DASHES)
+
+
 def parse_raw_entry(raw: RawEntry, checker: NumberChecker, max_range: int) -> Entry:
     """A single number or a range, both ends checked; raises NumberError."""
     if raw.range_end:
         return parse_range(raw.number, raw.range_end, checker, max_range=max_range)
+    if not _may_be_range(raw.number):
+        e164 = checker.check(raw.number)
+        return Entry(e164, e164)
     start, end = split_entry(raw.number)
     if end is None:
         e164 = checker.check(start)
@@ -76,6 +86,13 @@ def validate(raw_entries: Iterable[RawEntry], checker: NumberChecker, *, max_ran
             tally.invalid += 1
             yield Invalid(raw.row, raw.text, exc.reason)
             continue
+        if entry.start == entry.end:
+            key = int(entry.start[1:])
+            if key not in seen:
+                seen.add(key)
+                tally.valid += 1
+                yield Valid(raw.row, entry.start)
+                continue
         bad = set(invalid_in_range(entry, checker)) if entry.count > 1 else set()
         for e164 in sorted(bad):
             tally.invalid += 1

@@ -203,7 +203,11 @@ class InvalidEntry(Base):
 
 
 class Number(Base):
-    """One E.164 number of a service; unique across every service and tenant."""
+    """One E.164 number of a service; unique across every service and tenant.
+
+    Its calling profile, SIP connection, CAC and service info are those of its upload: one
+    upload applies one set of options, and keeping them there keeps bulk submits cheap.
+    """
 
     __tablename__ = "numbers"
     __table_args__ = (Index("ix_numbers_service_state", "service_id", "sync_state"),)
@@ -213,10 +217,6 @@ class Number(Base):
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
     upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id"), index=True)
     number_type: Mapped[str] = mapped_column(String(20))
-    cac: Mapped[int | None] = mapped_column(Integer)
-    calling_profile_id: Mapped[int] = mapped_column(ForeignKey("calling_profiles.id"))
-    sip_connection_id: Mapped[int] = mapped_column(ForeignKey("sip_connections.id"))
-    service_info: Mapped[str] = mapped_column(String(255), default="")
     sync_state: Mapped[str] = mapped_column(String(20), default="pending")
     sync_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

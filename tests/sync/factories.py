@@ -86,7 +86,6 @@ def make_upload(
     if numbers:
         session.execute(insert(Number), [
             {"e164": n, "service_id": service.id, "upload_id": upload.id, "number_type": number_type,
-             "calling_profile_id": profile.id, "sip_connection_id": sip.id, "service_info": "",
              "sync_state": "pending", "created_at": now}
             for n in numbers
         ])

@@ -120,3 +120,13 @@ def drain(app) -> int:
     while inbox.run_once():
         count += 1
     return count
+
+
+def wait_until(predicate, timeout: float = 10.0) -> bool:
+    """Poll `predicate` until true or `timeout` passes (background work has no other signal)."""
+    stop = threading.Event()
+    for _ in range(int(timeout / 0.02)):
+        if predicate():
+            return True
+        stop.wait(0.02)
+    return predicate()

@@ -1,0 +1,186 @@
+"""Upload benchmark: a 100,000-row CSV previewed and submitted on SQLite and PostgreSQL.
+
+Preview = parse the CSV + validate + duplicate check against a store that already holds
+100,000 numbers of another service; submit = copy the staged numbers into `numbers`. The
+baseline stores the same numbers the naive way, one ORM object per number. A 1,000,000-row
+preview runs in a child process whose peak RSS is read from the kernel.
+
+    python bench/bench_uploads.py [--rows 100000] [--big-rows 1000000] [--no-postgres]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+
+from provisioning.directory import resolve_actor, switch_tenant  # noqa: E402
+from provisioning.inventory import DEMO_INVENTORY, load_inventory_file  # noqa: E402
+from provisioning.settings import Settings  # noqa: E402
+from provisioning.spreadsheets import read_rows  # noqa: E402
+from provisioning.upload_options import UploadOptions  # noqa: E402
+from provisioning.uploads import preview, submit  # noqa: E402
+from provisioning.validation import RawEntry  # noqa: E402
+from store.db import Database, connect, make_engine, upgrade  # noqa: E402
+from store.models import Number, Upload  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+OPERATOR = "ops@acme.example"
+OPTIONS = UploadOptions("CC-Default", "PSTN-Milan", "contact-center", "", "bench")
+
+
+def csv_of(count: int, first: int = 220_000_000) -> bytes:
+    """`count` valid Milan numbers (+3902 + 8 digits), one per row, with a header."""
+    lines = ["Number,Range End"] + [f"+3902{first + i:08d}," for i in range(count)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def prepared(url: str) -> Database:
+    db = connect(url, auto_upgrade=True)
+    load_inventory_file(db, DEMO_INVENTORY, actor="bench")
+    with db.sessions.begin() as session:
+        switch_tenant(session, OPERATOR, "Acme SP")
+    return db
+
+
+def preview_csv(db: Database, data: bytes, service: str, settings: Settings):
+    with db.sessions.begin() as session:
+        actor = resolve_actor(session, OPERATOR)
+        rows = read_rows(data, "bench.csv", max_rows=settings.max_rows, max_bytes=settings.max_file_bytes)
+        entries = (RawEntry(r.line, r.number, r.range_end) for r in rows)
+        return preview(session, actor, "bench-room", service, OPTIONS, entries, settings, source="file")
+
+
+def submit_upload(db: Database, upload_id: int):
+    with db.sessions.begin() as session:
+        return submit(session, resolve_actor(session, OPERATOR), "bench-room", upload_id)
+
+
+def timed(fn, *args):
+    start = time.perf_counter()
+    result = fn(*args)
+    return time.perf_counter() - start, result
+
+
+def naive_store(db: Database, numbers: list[str], upload_id: int, service_id: int) -> float:
+    """Baseline: one ORM object per number, as a straightforward implementation would."""
+    with db.sessions() as session:
+        start = time.perf_counter()
+        for e164 in numbers:
+            session.add(Number(e164=e164, service_id=service_id, upload_id=upload_id, number_type="contact-center"))
+        session.commit()
+        return time.perf_counter() - start
+
+
+def run_database(label: str, url: str, rows: int) -> list[dict]:
+    settings = Settings()
+    db = prepared(url)
+    existing = csv_of(rows, first=500_000_000)
+    upload = preview_csv(db, existing, "roma-cx", settings)
+    submit_upload(db, upload.upload_id)
+    data = csv_of(rows)
+    preview_seconds, summary = timed(preview_csv, db, data, "roma-cc", settings)
+    assert summary.valid == rows, summary
+    submit_seconds, stored = timed(submit_upload, db, summary.upload_id)
+    assert stored.state == "submitted"
+    baseline_upload = preview_csv(db, csv_of(1, first=900_000_000), "roma-cc", settings)
+    naive_numbers = [f"+3902{700_000_000 + i:08d}" for i in range(rows)]
+    with db.sessions() as session:
+        service_id = session.get(Upload, baseline_upload.upload_id).service_id
+    naive_seconds = naive_store(db, naive_numbers, baseline_upload.upload_id, service_id)
+    db.dispose()
+    return [
+        {"name": f"preview {rows:,} rows ({label})", "value": preview_seconds, "unit": "s", "target": "<= 3 s",
+         "baseline": None, "ok": preview_seconds <= 3},
+        {"name": f"submit {rows:,} rows ({label})", "value": submit_seconds, "unit": "s", "target": "<= 3 s",
+         "baseline": naive_seconds, "baseline_name": "one ORM object per number", "ok": submit_seconds <= 3},
+    ]
+
+
+def postgres_database() -> tuple[str, callable]:
+    import psycopg
+
+    admin = psycopg.connect(PG_ADMIN_URL, autocommit=True)
+    name = f"leadsbot_bench_{uuid.uuid4().hex[:8]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+    def drop() -> None:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+    return url, drop
+
+
+def big_preview_child(rows: int) -> None:
+    """Runs in a child process: preview a `rows`-row CSV on SQLite, print peak RSS and time."""
+    with tempfile.TemporaryDirectory() as folder:
+        db = prepared(f"sqlite:///{folder}/big.db")
+        data = csv_of(rows, first=100_000_000)
+        seconds, summary = timed(preview_csv, db, data, "roma-cc", Settings())
+        del data
+        peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(json.dumps({"seconds": seconds, "valid": summary.valid, "peak_mb": peak_kb / 1024}))
+
+
+def run_big(rows: int) -> list[dict]:
+    output = subprocess.run([sys.executable, __file__, "--child-big", str(rows)], capture_output=True, text=True,
+                            check=True, cwd=ROOT).stdout
+    result = json.loads(output.strip().splitlines()[-1])
+    assert result["valid"] == rows
+    return [
+        {"name": f"preview {rows:,} rows: peak RSS", "value": result["peak_mb"], "unit": "MB", "target": "<= 300 MB",
+         "baseline": None, "ok": result["peak_mb"] <= 300},
+        {"name": f"preview {rows:,} rows: time", "value": result["seconds"], "unit": "s", "target": "(streamed)",
+         "baseline": None, "ok": True},
+    ]
+
+
+def run(rows: int = 100_000, big_rows: int = 1_000_000, postgres: bool = True) -> list[dict]:
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        results += run_database("SQLite", f"sqlite:///{folder}/bench.db", rows)
+    if postgres:
+        url, drop = postgres_database()
+        try:
+            engine = make_engine(url)
+            upgrade(engine)
+            with engine.begin() as conn:
+                conn.execute(text("SELECT 1"))
+            engine.dispose()
+            results += run_database("PostgreSQL", url, rows)
+        finally:
+            drop()
+    if big_rows:
+        results += run_big(big_rows)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--big-rows", type=int, default=1_000_000)
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--child-big", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_big:
+        big_preview_child(args.child_big)
+        return
+    for row in run(args.rows, args.big_rows, not args.no_postgres):
+        baseline = f"  baseline {row['baseline']:.3f} {row['unit']}" if row.get("baseline") else ""
+        print(f"{row['name']:<45} {row['value']:>9.3f} {row['unit']:<3} target {row['target']:<10}{baseline}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""APScheduler 3 wiring: the sync poll, the digest check and the transport's outbox flush.
+
+`leadsbot worker` runs `run_worker` (a BlockingScheduler), `leadsbot serve` runs
+`start_scheduler` (a BackgroundScheduler) unless `--no-scheduler`. Jobs hold no state of
+their own: the work lives in the database and is claimed with leases, so any number of
+schedulers in any number of processes can run at once without doing anything twice.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterable
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from handlers.base import Services
+from provisioning.digests import run_digests
+from provisioning.numbers_api import NumbersApi
+from provisioning.sync import SyncEngine
+from store.models import utcnow
+
+log = logging.getLogger(__name__)
+
+SYNC_JOB = "sync"
+SYNC_SOON_JOB = "sync-soon"
+DIGEST_JOB = "digests"
+OUTBOX_SECONDS = 5
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
+
+
+def default_worker_id() -> str:
+    """Unique per process and start, so a restarted worker never mistakes old leases for its own."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:100]
+
+
+class SyncJob:
+    """One sync pass per call; brings the next pass forward when a task is due before the poll."""
+
+    def __init__(self, services: Services, numbers_api: NumbersApi, worker_id: str,
+                 scheduler: BaseScheduler) -> None:
+        self.engine = SyncEngine(services.db, numbers_api, services.settings, worker_id=worker_id)
+        self.poll = timedelta(seconds=services.settings.sync_poll_seconds)
+        self.scheduler = scheduler
+        self._busy = threading.Lock()
+
+    def __call__(self) -> None:
+        if not self._busy.acquire(blocking=False):
+            return  # the interval and the "soon" job met; one pass at a time is enough
+        try:
+            report = self.engine.run_due()
+        finally:
+            self._busy.release()
+        if report.claimed:
+            log.info("sync pass: %s", report)
+        due = report.next_due_at
+        if due is not None and due < utcnow() + self.poll:
+            run_at = max(due, utcnow()) + timedelta(milliseconds=50)
+            self.scheduler.add_job(self, "date", run_date=run_at, id=SYNC_SOON_JOB, replace_existing=True)
+
+
+def build_scheduler(
+    services: Services,
+    numbers_api: NumbersApi | None,
+    jobs: Iterable[tuple[Callable[[], object], float]] = (),
+    *,
+    blocking: bool = False,
+    worker_id: str | None = None,
+) -> BaseScheduler:
+    """A scheduler (not started) with the sync poll, the minute digest check and `jobs`.
+
+    `jobs` are extra (callable, every-N-seconds) pairs, e.g. the transport's outbox flush.
+    Without a `numbers_api` (no Webex token) there is no sync job.
+    """
+    kind = BlockingScheduler if blocking else BackgroundScheduler
+    scheduler = kind(timezone=timezone.utc, job_defaults=JOB_DEFAULTS)
+    first_run = datetime.now(timezone.utc)
+    if numbers_api is not None:
+        job = SyncJob(services, numbers_api, worker_id or default_worker_id(), scheduler)
+        scheduler.add_job(job, "interval", seconds=services.settings.sync_poll_seconds, id=SYNC_JOB,
+                          next_run_time=first_run)
+    scheduler.add_job(run_digests, CronTrigger(second=0, timezone=timezone.utc), args=[services.db],
+                      id=DIGEST_JOB)
+    for index, (function, seconds) in enumerate(jobs):
+        scheduler.add_job(function, "interval", seconds=seconds, id=f"job-{index}", next_run_time=first_run)
+    return scheduler
+
+
+def _client(services: Services, webex):
+    """One WebexClient for the process: the transport's, a wrapped WebexAPI, or from settings."""
+    from bot.webex_client import WebexClient
+
+    if isinstance(webex, WebexClient):
+        return webex
+    if webex is not None:
+        return WebexClient(webex.access_token, webex.base_url)
+    settings = services.settings
+    if not settings.webex_access_token:
+        return None
+    return WebexClient(settings.webex_access_token, settings.webex_api_base_url)
+
+
+def standard_jobs(services: Services, webex, outbox_seconds: float = OUTBOX_SECONDS
+                  ) -> list[tuple[Callable[[], object], float]]:
+    """The outbox flush of the transport (`bot.outbox`), when there is a Webex to send to."""
+    if webex is None:
+        return []
+    from bot.outbox import flush_outbox
+
+    return [(lambda: flush_outbox(services, webex), outbox_seconds)]
+
+
+def _configured(services: Services, webex, blocking: bool, outbox_seconds: float) -> BaseScheduler:
+    from bot.telephony import WebexNumbersApi
+
+    client = _client(services, webex)
+    if client is None:
+        log.warning("no WEBEX_ACCESS_TOKEN: numbers are not synced and nothing is sent")
+    numbers_api = WebexNumbersApi(client.sdk) if client is not None else None
+    jobs = standard_jobs(services, client, outbox_seconds)
+    return build_scheduler(services, numbers_api, jobs, blocking=blocking)
+
+
+def start_scheduler(services: Services, webex=None, *, outbox_seconds: float = OUTBOX_SECONDS
+                    ) -> BackgroundScheduler:
+    """Start sync, digests and outbox in background threads of this process (`leadsbot serve`).
+
+    `webex` is the transport's WebexClient or a WebexAPI; None builds one from the settings.
+    """
+    scheduler = _configured(services, webex, False, outbox_seconds)
+    scheduler.start()
+    return scheduler
+
+
+def run_worker(services: Services, webex=None) -> None:
+    """Run the scheduler in the foreground until interrupted (`leadsbot worker`)."""
+    scheduler = _configured(services, webex, True, OUTBOX_SECONDS)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass

@@ -1,0 +1,97 @@
+"""bot/telephony.py over real HTTP: status mapping, paging, timeouts, the SDK's session."""
+from __future__ import annotations
+
+import socket
+
+import pytest
+from webexpythonsdk import WebexAPI
+
+from bot.telephony import WebexNumbersApi
+from provisioning.numbers_api import PermanentApiError, RateLimited, RemoteNumber, TransientApiError
+from tests.fakewebex.fixtures import fake_webex  # noqa: F401
+
+from .factories import e164s
+
+ORG, LOC = "ORG-ROMA", "LOC-MILAN"
+ADD_PATH = r"/v1/telephony/config/locations/[^/]+/numbers$"
+
+
+def adapter(fake, token=None, **options) -> WebexNumbersApi:
+    sdk = WebexAPI(access_token=token or fake.bot_token, base_url=fake.base_url, wait_on_rate_limit=False)
+    return WebexNumbersApi(sdk, **options)
+
+
+def test_add_sends_the_documented_body_with_the_sdk_token(fake_webex):
+    result = adapter(fake_webex).add_numbers(ORG, LOC, e164s(2), "SERVICE")
+    assert result.added == e164s(2) and result.refused == {}
+    [post] = [r for r in fake_webex.requests if r.method == "POST"]
+    assert post.path == f"/v1/telephony/config/locations/{LOC}/numbers"
+    assert post.query == {"orgId": ORG}
+    assert post.json == {"phoneNumbers": e164s(2), "numberType": "DID", "numberUsageType": "SERVICE",
+                         "state": "ACTIVE"}
+    assert post.headers["Authorization"] == f"Bearer {fake_webex.bot_token}"
+
+
+def test_a_400_with_per_number_errors_refuses_those_and_adds_the_rest(fake_webex):
+    numbers = e164s(3)
+    fake_webex.add_live_numbers(ORG, "LOC-ROME", [numbers[0]])
+    fake_webex.refuse_numbers({numbers[1]: "Number is reserved."})
+    result = adapter(fake_webex).add_numbers(ORG, LOC, numbers, "NONE")
+    assert result.added == [numbers[2]]
+    assert result.refused == {
+        numbers[0]: f"Phone number {numbers[0]} already exists in the organization. (Webex error 9677)",
+        numbers[1]: "Number is reserved. (Webex error 9678)",
+    }
+
+
+@pytest.mark.parametrize("status, body, error, text", [
+    (400, None, PermanentApiError, "[400] Injected failure"),
+    (404, {"message": "Location not found."}, PermanentApiError, "[404] Location not found."),
+    (500, None, TransientApiError, "[500] Internal Server Error"),
+    (503, "<html>down</html>", TransientApiError, "[503] "),
+    (423, None, TransientApiError, "[423] Injected failure"),
+])
+def test_error_statuses_map_to_the_ports_exceptions(fake_webex, status, body, error, text):
+    fake_webex.fail_next("POST", ADD_PATH, status, body=body)
+    with pytest.raises(error) as raised:
+        adapter(fake_webex).add_numbers(ORG, LOC, e164s(1), "NONE")
+    assert str(raised.value).startswith(text) and len(str(raised.value)) > len("[503] ")
+
+
+def test_a_bad_token_is_permanent(fake_webex):
+    with pytest.raises(PermanentApiError, match=r"^\[401\]"):
+        adapter(fake_webex, token="wrong").add_numbers(ORG, LOC, e164s(1), "NONE")
+
+
+@pytest.mark.parametrize("header, wait", [("9", 9.0), ("0", 1.0), ("soon", 15.0)])
+def test_429_is_rate_limited_with_retry_after(fake_webex, header, wait):
+    fake_webex.fail_next("GET", r"/telephony/config/numbers$", 429, headers={"Retry-After": header})
+    with pytest.raises(RateLimited) as raised:
+        list(adapter(fake_webex).list_numbers(ORG, LOC))
+    assert raised.value.retry_after == wait
+
+
+def test_listing_follows_pages(fake_webex):
+    fake_webex.add_live_numbers(ORG, LOC, e164s(250))
+    fake_webex.add_live_numbers(ORG, LOC, e164s(5, start=300000000), state="INACTIVE")
+    fake_webex.add_live_numbers(ORG, "LOC-OTHER", e164s(7, start=400000000))
+    listed = list(adapter(fake_webex, page_size=100).list_numbers(ORG, LOC))
+    assert sorted(listed, key=lambda r: r.e164) == (
+        [RemoteNumber(n, "ACTIVE") for n in e164s(250)]
+        + [RemoteNumber(n, "INACTIVE") for n in e164s(5, start=300000000)]
+    )
+    gets = [r for r in fake_webex.requests if r.method == "GET"]
+    assert [(r.query["start"], r.query["max"]) for r in gets] == [("0", "100"), ("100", "100"), ("200", "100")]
+
+
+def test_timeouts_and_refused_connections_are_transient(fake_webex):
+    fake_webex.fail_next("POST", ADD_PATH, None, delay=1.0)
+    with pytest.raises(TransientApiError, match="Timeout"):
+        adapter(fake_webex, timeout=0.2).add_numbers(ORG, LOC, e164s(1), "NONE")
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    closed = WebexNumbersApi(WebexAPI(access_token="t", base_url=f"http://127.0.0.1:{port}/v1/"))
+    with pytest.raises(TransientApiError, match="ConnectionError"):
+        list(closed.list_numbers(ORG, LOC))
