@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from flask import Flask, current_app, jsonify
 
 from bot import webhook
+from bot.bootstrap import build_services
 from bot.events import Inbox
 from bot.incoming import Conversation, Dispatch
 from bot.webex_client import WebexClient
 from handlers.base import Services
 from provisioning.settings import Settings
-from store.db import connect
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def create_app(
     if settings is None:
         settings = services.settings if services is not None else Settings.from_env()
     if services is None:
-        services = Services(db=connect(settings.database_url), settings=settings)
+        services = build_services(settings)
     if webex is None and settings.webex_access_token:
         webex = WebexClient.from_settings(settings)
     inbox = None

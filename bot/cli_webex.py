@@ -1,7 +1,6 @@
 """`leadsbot serve` and `leadsbot webhooks register URL` (added to the root group in bot/cli.py)."""
 from __future__ import annotations
 
-import logging
 import os
 import signal
 
@@ -10,6 +9,7 @@ from webexpythonsdk import WebexAPI
 from webexpythonsdk.exceptions import ApiError
 from werkzeug.serving import make_server
 
+from bot.bootstrap import configure_logging
 from bot.retry import describe
 from provisioning.settings import Settings
 
@@ -27,6 +27,12 @@ def resolve_port(port: int | None) -> int:
         raise click.BadParameter(f"PORT must be a number, not {raw!r}") from None
 
 
+def _settings(ctx: click.Context) -> Settings:
+    """The root group's Settings when run as `leadsbot ...`, else the environment's."""
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, Settings) else Settings.from_env()
+
+
 def _exit_on_sigterm(*_args) -> None:
     raise SystemExit(0)
 
@@ -36,13 +42,13 @@ def _exit_on_sigterm(*_args) -> None:
               help="Address to listen on (0.0.0.0 to accept connections from other hosts).")
 @click.option("--port", type=int, default=None, help="Port to listen on [default: $PORT, else 8080].")
 @click.option("--no-scheduler", is_flag=True, help="Do not run the sync/digest scheduler in this process.")
-def serve(host: str, port: int | None, no_scheduler: bool) -> None:
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int | None, no_scheduler: bool) -> None:
     """Run the webhook server (POST /webhooks/webex, GET /healthz) in one process."""
     from bot.app import create_app, runtime_of
 
-    settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = _settings(ctx)
+    configure_logging(settings.log_level)  # no-op when the root command already did it
     app = create_app(settings)
     runtime = runtime_of(app)
     scheduler = None
@@ -72,7 +78,8 @@ def webhooks() -> None:
 
 @webhooks.command("register")
 @click.argument("url")
-def register(url: str) -> None:
+@click.pass_context
+def register(ctx: click.Context, url: str) -> None:
     """Create or repair the messages and card-action webhooks pointing at URL.
 
     URL is the public address of POST /webhooks/webex, e.g.
@@ -81,7 +88,7 @@ def register(url: str) -> None:
     """
     from bot.webhooks_admin import register_webhooks
 
-    settings = Settings.from_env()
+    settings = _settings(ctx)
     if not settings.webex_access_token:
         raise click.ClickException("WEBEX_ACCESS_TOKEN is not set (the bot's access token).")
     if not settings.webex_webhook_secret:

@@ -24,9 +24,9 @@ from provisioning.numbers import NumberChecker, NumberError, is_valid_e164, norm
 
 MAX_RANGE_DEFAULT = 100_000
 
-_DASHES = "-\u2013\u2014"
-_SPACED_DASH = re.compile(rf"(?<=\s)[{_DASHES}](?=\s)")
-_DASH_BEFORE_PLUS = re.compile(rf"[{_DASHES}](?=\s*\+)")
+DASHES = "-\u2013\u2014"
+_SPACED_DASH = re.compile(rf"(?<=\s)[{DASHES}](?=\s)")
+_DASH_BEFORE_PLUS = re.compile(rf"[{DASHES}](?=\s*\+)")
 _TRAILING_DIGITS = re.compile(r"[0-9]+")
 
 
@@ -60,7 +60,7 @@ def split_entry(text: str) -> tuple[str, str | None]:
     before_plus = _DASH_BEFORE_PLUS.search(stripped)
     if before_plus:
         return _cut(stripped, before_plus.start())
-    last = max(stripped.rfind(dash) for dash in _DASHES)
+    last = max(stripped.rfind(dash) for dash in DASHES)
     if last > 0:
         left, right = stripped[:last], stripped[last + 1:]
         if not right or _is_trailing_end(left, right, stripped):
@@ -80,7 +80,7 @@ def _is_trailing_end(left: str, right: str, whole: str) -> bool:
         return False
     if is_valid_e164(normalise(whole)):
         return False
-    return is_valid_e164(start) or not any(dash in left for dash in _DASHES)
+    return is_valid_e164(start) or not any(dash in left for dash in DASHES)
 
 
 def parse_range(start_raw: str, end_raw: str | None, checker: NumberChecker, *,

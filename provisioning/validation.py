@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from provisioning.numbers import NumberChecker, NumberError
-from provisioning.ranges import Entry, invalid_in_range, parse_range, split_entry
+from provisioning.ranges import DASHES, Entry, invalid_in_range, parse_range, split_entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,14 +48,11 @@ class Tally:
     duplicates: int = 0
 
 
-DUPLICATE_REASON = "duplicate: this number appears more than once in the upload (it is kept once)"
-
-
-_DASHES = ("-", "\u2013", "\u2014")
+DUPLICATE_REASON = "duplicate — this number appears more than once in the upload (it is kept once)"
 
 
 def _may_be_range(text: str) -> bool:
-    return any(dash in text for dash in _DASHES)
+    return any(dash in text for dash in DASHES)
 
 
 def parse_raw_entry(raw: RawEntry, checker: NumberChecker, max_range: int) -> Entry:
@@ -96,7 +93,8 @@ def validate(raw_entries: Iterable[RawEntry], checker: NumberChecker, *, max_ran
         bad = set(invalid_in_range(entry, checker)) if entry.count > 1 else set()
         for e164 in sorted(bad):
             tally.invalid += 1
-            yield Invalid(raw.row, e164, f"not a valid {checker.country} number (inside range {entry.start}-{entry.end})")
+            yield Invalid(raw.row, e164, f"not a valid {checker.country} number — inside range {entry.start}-{entry.end}; "
+                                            "split the range around it")
         for e164 in entry.numbers():
             if e164 in bad:
                 continue

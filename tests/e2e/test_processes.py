@@ -1,0 +1,119 @@
+"""The real entry points as separate processes: gunicorn (Procfile `web`) and `serve`."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from bot.cli_webex import register, resolve_port
+from provisioning.inventory import DEMO_INVENTORY, load_inventory_file
+from tests.e2e.conftest import OPERATOR, SECRET, wait_until
+from tests.fakewebex import delivery
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def environment(db, fake) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBEX_", "DATABASE_URL", "PORT"))}
+    env.update(DATABASE_URL=db.engine.url.render_as_string(hide_password=False),
+               WEBEX_ACCESS_TOKEN=fake.bot_token, WEBEX_API_BASE_URL=fake.base_url,
+               WEBEX_WEBHOOK_SECRET=SECRET, LOG_LEVEL="WARNING")
+    return env
+
+
+def healthy(port: int) -> bool:
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def start(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if not wait_until(lambda: healthy(port) or process.poll() is not None, timeout=30) or not healthy(port):
+        process.kill()
+        pytest.fail(f"server did not start: {process.communicate()[0].decode()[-2000:]}")
+    return process
+
+
+def stop(process: subprocess.Popen, how: signal.Signals = signal.SIGTERM) -> tuple[int, str]:
+    process.send_signal(how)
+    output, _ = process.communicate(timeout=30)
+    return process.returncode, output.decode()
+
+
+def converse(fake, url: str) -> None:
+    """Register, then one message delivered twice: exactly one reply, in the right room."""
+    result = CliRunner().invoke(register, [url], env={"WEBEX_ACCESS_TOKEN": fake.bot_token,
+                                                     "WEBEX_API_BASE_URL": fake.base_url,
+                                                     "WEBEX_WEBHOOK_SECRET": SECRET})
+    assert result.exit_code == 0, result.output
+    room = fake.add_room("ops", "direct")
+    message = fake.user_message(OPERATOR, room, "leads")
+    [envelope] = fake.envelopes("messages", delivery.message_data(message), message["personId"])
+    assert [fake.deliver(envelope).status_code for _ in range(2)] == [202, 202]
+    assert wait_until(lambda: len(fake.bot_messages(room)) >= 1)
+    [reply] = fake.bot_messages(room)
+    assert "roma-cc" in reply["markdown"]
+
+
+def test_under_gunicorn_with_two_workers(db, fake_webex):
+    load_inventory_file(db, DEMO_INVENTORY, actor="test")
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "-c", "python:bot.gunicorn_conf", "--bind", f"127.0.0.1:{port}",
+               "--workers", "2", "bot.app:create_app()"]
+    process = start(command, environment(db, fake_webex), port)
+    try:
+        converse(fake_webex, f"http://127.0.0.1:{port}/webhooks/webex")
+        forged = requests.post(f"http://127.0.0.1:{port}/webhooks/webex", data=b"{}",
+                               headers={"X-Spark-Signature": "0" * 40}, timeout=5)
+        assert forged.status_code == 401
+    finally:
+        code, output = stop(process, signal.SIGINT)  # gunicorn's quick shutdown; its SIGTERM is slower
+    assert code == 0, output
+    assert fake_webex.bot_token not in output and SECRET not in output
+
+
+def test_leadsbot_serve_answers_and_stops_on_sigterm(db, fake_webex):
+    load_inventory_file(db, DEMO_INVENTORY, actor="test")
+    port = free_port()
+    command = [sys.executable, "-c", "from bot.cli_webex import serve; serve()", "--port", str(port),
+               "--no-scheduler"]
+    process = start(command, environment(db, fake_webex), port)
+    try:
+        converse(fake_webex, f"http://127.0.0.1:{port}/webhooks/webex")
+    finally:
+        code, output = stop(process)
+    assert code == 0, output
+    assert f"listening on http://127.0.0.1:{port}" in output
+
+
+def test_port_comes_from_the_option_then_the_environment_then_8080(monkeypatch):
+    monkeypatch.setenv("PORT", "5123")
+    assert resolve_port(9000) == 9000
+    assert resolve_port(None) == 5123
+    monkeypatch.delenv("PORT")
+    assert resolve_port(None) == 8080
+
+
+def test_register_needs_the_token_and_the_secret():
+    runner = CliRunner()
+    missing_secret = runner.invoke(register, ["https://bot.example/webhooks/webex"],
+                                   env={"WEBEX_ACCESS_TOKEN": "t", "WEBEX_WEBHOOK_SECRET": ""})
+    assert missing_secret.exit_code != 0 and "WEBEX_WEBHOOK_SECRET" in missing_secret.output
+    missing_token = runner.invoke(register, ["https://bot.example/webhooks/webex"],
+                                  env={"WEBEX_ACCESS_TOKEN": "", "WEBEX_WEBHOOK_SECRET": "s"})
+    assert missing_token.exit_code != 0 and "WEBEX_ACCESS_TOKEN" in missing_token.output
