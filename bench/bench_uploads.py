@@ -20,20 +20,19 @@ import time
 import uuid
 from pathlib import Path
 
+from sqlalchemy import text
+
+from provisioning.directory import resolve_actor, switch_tenant
+from provisioning.inventory import DEMO_INVENTORY, load_inventory_file
+from provisioning.settings import Settings
+from provisioning.spreadsheets import read_rows
+from provisioning.upload_options import UploadOptions
+from provisioning.uploads import preview, submit
+from provisioning.validation import RawEntry
+from store.db import Database, connect, make_engine, upgrade
+from store.models import Number, Upload
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from sqlalchemy import text  # noqa: E402
-
-from provisioning.directory import resolve_actor, switch_tenant  # noqa: E402
-from provisioning.inventory import DEMO_INVENTORY, load_inventory_file  # noqa: E402
-from provisioning.settings import Settings  # noqa: E402
-from provisioning.spreadsheets import read_rows  # noqa: E402
-from provisioning.upload_options import UploadOptions  # noqa: E402
-from provisioning.uploads import preview, submit  # noqa: E402
-from provisioning.validation import RawEntry  # noqa: E402
-from store.db import Database, connect, make_engine, upgrade  # noqa: E402
-from store.models import Number, Upload  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 OPERATOR = "ops@acme.example"
