@@ -5,14 +5,10 @@ from handlers.base import Reply
 from handlers.registry import Args, Context, UsageError, command
 from handlers.render import preview_reply, report_file
 from handlers.upload import UPLOAD_OPTIONS, options_from
-from provisioning.errors import UserError
-from provisioning.spreadsheets import read_rows
+from provisioning.errors import UserError, shown
+from provisioning.spreadsheets import FileError, check_size, read_rows
 from provisioning.uploads import invalid_entries, preview
 from provisioning.validation import RawEntry
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / 1024 / 1024:.1f} MB"
 
 
 @command(
@@ -35,13 +31,14 @@ def import_file(ctx: Context, args: Args) -> Reply:
     if len(ctx.request.attachments) > 1:
         raise UserError("Attach one file per `import`.")
     attachment = ctx.request.attachments[0]
+    name = shown(attachment.name, 80)
     limit = ctx.services.settings.max_file_bytes
     if attachment.size is not None and attachment.size > limit:
-        raise UserError(f"`{attachment.name}` is {_megabytes(attachment.size)}, over the {_megabytes(limit)} limit: "
+        raise UserError(f"`{name}` is {_megabytes(attachment.size)}, over the {_megabytes(limit)} limit: "
                         "split it into several files. Nothing was stored.")
     data = attachment.fetch()
     settings = ctx.services.settings
-    rows = read_rows(data, attachment.name, max_rows=settings.max_rows, max_bytes=limit)
+    rows = read_rows(data, name, max_rows=settings.max_rows, max_bytes=limit)
     entries = (RawEntry(row.line, row.number, row.range_end) for row in rows)
     with ctx.services.db.sessions.begin() as session:
         summary = preview(session, ctx.actor, ctx.request.room_id, service_name, options_from(args), entries,

@@ -12,8 +12,7 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -47,9 +46,8 @@ class FileError(UserError):
     """An attachment that cannot be read; the message names the problem and the fix."""
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One data row, with the cells as the operator wrote them (stripped)."""
+class Row(NamedTuple):
+    """One data row, with the cells as the operator wrote them (stripped); a tuple, as a million are made."""
 
     line: int        # row number as the spreadsheet shows it: header is row 1, first data row 2
     number: str      # the Number cell
@@ -63,7 +61,8 @@ class Sheet(Protocol):
         """The first non-blank row and its line; FileError when there is none."""
 
     def rows(self, width: int) -> Iterator[tuple[int, Sequence[str]]]:
-        """The rows after the header with their lines; at least their first `width` cells."""
+        """The rows after the header with their lines; cells past `width` may be left out,
+        and a row may have fewer cells than that."""
 
 
 def read_rows(data: bytes, filename: str = "", *, max_rows: int = DEFAULT_MAX_ROWS,

@@ -23,7 +23,7 @@ from provisioning.spreadsheets import (
     template_xlsx,
 )
 from provisioning.errors import UserError
-from provisioning.xlsxfiles import BOMB_RATIO_FLOOR, cell_text
+from provisioning.xlsxfiles import BOMB_RATIO_FLOOR, number_text
 
 BOM = b"\xef\xbb\xbf"
 
@@ -180,12 +180,65 @@ def test_xlsx_numeric_and_formula_cells_come_back_as_the_spreadsheet_shows_them(
                           (5, "12127881500.5", ""), (6, "=+390212345678", ""), (7, '="+39 02 1234 5678"', "")]
 
 
-def test_cell_text_of_other_values():
-    assert cell_text(True) == "TRUE"
-    assert cell_text(datetime(2026, 11, 1, 9, 0)) == "2026-11-01T09:00:00"
-    assert cell_text(1e300) == "1E+300"
-    assert cell_text(float("nan")) == "NAN"
-    assert cell_text(ArrayFormula("A2", "=+39021234")) == "=+39021234"
+@pytest.mark.parametrize("raw, shown", [
+    ("12127881500", "12127881500"), ("12127881500.0", "12127881500"), ("1.21278815E+10", "12127881500"),
+    ("1.2127881500000001E+19", "1.21278815E+19"), ("1E+300", "1E+300"), ("0.5", "0.5"), ("-3", "-3"),
+    ("123456789012345678901234", "123456789012345678901234"), ("NaN", "NaN"), ("junk", "junk"), ("9" * 5000, "9" * 5000),
+])
+def test_number_text_as_general_format_shows_it(raw, shown):
+    assert number_text(raw) == shown
+
+
+def test_xlsx_booleans_dates_and_array_formulas():
+    data = xlsx(["Number", "Range End"], [True, datetime(2026, 11, 1)], [ArrayFormula("A3", "=+39021234"), None])
+    assert rows(data) == [(2, "TRUE", "46327"), (3, "=+39021234", "")]
+
+
+STRICT = "http://purl.oclc.org/ooxml/spreadsheetml/main"
+STRICT_RELS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
+PACKAGE_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+
+def handmade_workbook(sheet_data: str) -> bytes:
+    """A Strict OOXML workbook laid out unlike openpyxl's: absolute targets, other part names."""
+    return zip_of({
+        "[Content_Types].xml": b"<Types/>",
+        "_rels/.rels": f'<Relationships xmlns="{PACKAGE_RELS}"><Relationship Id="r1" '
+                       f'Type="{STRICT_RELS}/officeDocument" Target="/book/wb.xml"/></Relationships>'.encode(),
+        "book/wb.xml": f'<workbook xmlns="{STRICT}" xmlns:r="{STRICT_RELS}"><sheets>'
+                       f'<sheet name="Chart" sheetId="1" r:id="c1"/><sheet name="Data" sheetId="2" r:id="s1"/>'
+                       f'</sheets></workbook>'.encode(),
+        "book/_rels/wb.xml.rels": f'<Relationships xmlns="{PACKAGE_RELS}">'
+                                  f'<Relationship Id="c1" Type="{STRICT_RELS}/chartsheet" Target="charts/c.xml"/>'
+                                  f'<Relationship Id="s1" Type="{STRICT_RELS}/worksheet" Target="sheets/data.xml"/>'
+                                  f'<Relationship Id="t1" Type="{STRICT_RELS}/sharedStrings" Target="/book/text.xml"/>'
+                                  f'</Relationships>'.encode(),
+        "book/text.xml": f'<sst xmlns="{STRICT}"><si><t>Number</t></si><si><r><t>Range </t></r><r><t>End</t></r>'
+                         f'<rPh><t>guide</t></rPh></si><si><t xml:space="preserve"> +12127881500 </t></si></sst>'.encode(),
+        "book/sheets/data.xml": f'<worksheet xmlns="{STRICT}"><sheetData>{sheet_data}</sheetData>'
+                                f'<mergeCells/></worksheet>'.encode(),
+    })
+
+
+def test_handmade_strict_workbook_with_shared_strings_and_formulas():
+    data = handmade_workbook(
+        '<row><c t="s"><v>0</v></c><c t="s"><v>1</v></c></row>'          # no r attributes: counted
+        '<row><c t="s"><v>2</v></c><c t="inlineStr"><is><t>+12127881599</t></is></c></row>'
+        '<row r="5"><c r="A5"><f t="shared" ref="A5:A6" si="0">B5+1</f><v>7</v></c><c r="B5"><v>6</v></c></row>'
+        '<row r="6"><c r="A6"><f t="shared" si="0"/><v>8</v></c><c r="B6" t="e"><v>#N/A</v></c></row>'
+        '<row r="7"><c r="A7" t="b"><v>0</v></c><c r="C7" t="str"><v>note</v></c></row>')
+    assert rows(data, "handmade.xlsx") == [(2, "+12127881500", "+12127881599"), (5, "=B5+1", "6"),
+                                           (6, "=B6+1", "#N/A"), (7, "FALSE", "")]
+
+
+@pytest.mark.parametrize("sheet_data", [
+    '<row r="1"><c r="A1" t="s"><v>99</v></c></row>',       # no such shared string
+    '<row r="1"><c r="A1" t="s"><v>-1</v></c></row>',
+    '<row r="x"><c r="A1"><v>1</v></c></row>',
+    '<row r="1"><c r="11"><v>1</v></c></row>',
+], ids=["string-index", "negative-index", "row-number", "cell-reference"])
+def test_handmade_workbook_with_bad_references(sheet_data):
+    assert "damaged" in error(handmade_workbook(sheet_data))
 
 
 def test_xlsx_header_below_blank_rows_gaps_and_extra_columns():
@@ -224,9 +277,13 @@ def test_xlsx_first_sheet_without_number_header():
     assert "Row 1 (`Phone,End`) has no `Number` column" in message and "`template`" in message
 
 
-def test_xlsx_damaged_sheet_xml():
+def test_xlsx_damaged_sheet_xml_after_some_rows():
     data = patch_sheet(xlsx(["Number"], ["+1"], ["+2"]), b"</sheetData>", b"<row")
-    assert "damaged" in error(data)
+    found = []
+    with pytest.raises(FileError, match=r"damaged \(the sheet can't be read past row 3\)"):
+        for row in read_rows(data):
+            found.append(row.number)
+    assert found == ["+1", "+2"]
 
 
 def test_xlsx_forged_row_number_past_excel_stops():

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from provisioning.spreadsheets import FileError, csv_bytes, read_rows, safe_cell, template_xlsx
+from tests.unit.test_spreadsheets import handmade_workbook
 
 HEADER = ("Number", "Range End")
 
@@ -18,8 +19,18 @@ PREFIXES = st.sampled_from([
     b"Number,Range End\n", b"Number;Range End\r\n+1;", "Number\n".encode("utf-16-le"), b"PK\x03\x04",
 ])
 TEMPLATE = template_xlsx()
-TEMPLATE_PARTS = {name: zipfile.ZipFile(io.BytesIO(TEMPLATE)).read(name)
-                  for name in zipfile.ZipFile(io.BytesIO(TEMPLATE)).namelist()}
+
+
+def parts_of(workbook: bytes) -> dict[str, bytes]:
+    archive = zipfile.ZipFile(io.BytesIO(workbook))
+    return {name: archive.read(name) for name in archive.namelist()}
+
+
+# openpyxl's layout (inline strings) and a hand-made one (shared strings, shared formulas).
+WORKBOOK_PARTS = [(name, parts) for parts in (parts_of(TEMPLATE), parts_of(handmade_workbook(
+    '<row><c t="s"><v>0</v></c><c t="s"><v>1</v></c></row><row><c t="s"><v>2</v></c><c><v>1.5E+3</v></c></row>'
+    '<row r="5"><c r="A5"><f t="shared" ref="A5:A6" si="0">B5+1</f></c></row><row r="6"><c r="A6"><f t="shared" si="0"/></c></row>')))
+    for name in sorted(parts)]
 
 
 def read_all(data: bytes, filename: str) -> None:
@@ -46,16 +57,17 @@ def test_damaged_workbooks_give_rows_or_file_error(changes):
 
 
 @settings(max_examples=80, deadline=None)
-@given(part=st.sampled_from(sorted(TEMPLATE_PARTS)), changes=st.lists(
+@given(workbook=st.sampled_from(WORKBOOK_PARTS), changes=st.lists(
     st.tuples(st.floats(0, 1, exclude_max=True), st.binary(max_size=12)), min_size=1, max_size=4))
-def test_workbooks_with_damaged_xml_give_rows_or_file_error(part, changes):
-    xml = TEMPLATE_PARTS[part]
+def test_workbooks_with_damaged_xml_give_rows_or_file_error(workbook, changes):
+    part, parts = workbook
+    xml = parts[part]
     for where, replacement in changes:
         at = int(where * len(xml))
         xml = xml[:at] + replacement + xml[at + len(replacement):]
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in TEMPLATE_PARTS.items():
+        for name, content in parts.items():
             archive.writestr(name, xml if name == part else content)
     read_all(out.getvalue(), "n.xlsx")
 
