@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from bot.bootstrap import build_services, configure_logging
+from bot.cli_webex import serve, webhooks
 from provisioning.errors import UserError
 from provisioning.settings import Settings
 
@@ -84,3 +85,16 @@ def db_upgrade(settings: Settings) -> None:
     services = build_services(settings, auto_upgrade=False)
     upgrade(services.db.engine)
     click.echo(f"database at revision {current_revision(services.db.engine)}")
+
+
+@main.command()
+@click.pass_obj
+def worker(settings: Settings) -> None:
+    """Run the scheduler alone: sync with Webex, Ready notices and digests (Procfile `worker`)."""
+    from bot.scheduler import run_worker
+
+    run_worker(build_services(settings))
+
+
+main.add_command(serve)
+main.add_command(webhooks)

@@ -62,11 +62,14 @@ def postgres_url():
         admin.close()
 
 
-def _truncate_postgres(url: str) -> None:
+def _empty_postgres(url: str) -> None:
+    """DELETE and restart the sequences: the same clean slate as TRUNCATE, many times faster on tiny tables."""
     engine = make_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+        for (sequence,) in conn.execute(text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")):
+            conn.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
     engine.dispose()
 
 
@@ -79,7 +82,7 @@ def db_url(request, tmp_path) -> str:
         return f"sqlite:///{path}"
     if request.param == "postgresql":
         url = request.getfixturevalue("postgres_url")
-        _truncate_postgres(url)
+        _empty_postgres(url)
         return url
     raise ValueError(f"unknown test database {request.param!r}")
 
