@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+
 from flask import Flask, current_app, jsonify
 
 from bot import webhook

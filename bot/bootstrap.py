@@ -17,3 +17,5 @@ def build_services(settings: Settings | None = None, *, auto_upgrade: bool | Non
 def configure_logging(level: str) -> None:
     """Logging is configured by entrypoints only, never at import."""
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if logging.getLogger().level < logging.WARNING:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every job run at INFO

@@ -15,12 +15,14 @@ import random
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.retry import describe, is_transient
 from store.db import Database
@@ -33,6 +35,11 @@ KEEP_DONE_EVENTS = timedelta(days=7)  # far longer than Webex ever redelivers
 
 class PermanentError(Exception):
     """Processing failed in a way a retry cannot fix (e.g. the reply was refused)."""
+
+
+def retryable(exc: BaseException) -> bool:
+    """Webex 429/5xx/timeouts and a database that went away pass; a 404 or a bug will not."""
+    return is_transient(exc) or isinstance(exc, (OperationalError, InterfaceError, PoolTimeout))
 
 
 @dataclass(frozen=True)
@@ -79,11 +86,11 @@ def finish(db: Database, event: ClaimedEvent, worker: str, *, error: str | None 
            retry_at: datetime | None = None) -> None:
     """Mark done, failed (error, no retry_at) or pending again (retry_at); only while we hold it."""
     if error is None:
-        values = dict(state="done", processed_at=utcnow(), error=None)
+        values = {"state": "done", "processed_at": utcnow(), "error": None}
     elif retry_at is None:
-        values = dict(state="failed", processed_at=utcnow(), error=error[:2000])
+        values = {"state": "failed", "processed_at": utcnow(), "error": error[:2000]}
     else:
-        values = dict(state="pending", next_run_at=retry_at, error=error[:2000])
+        values = {"state": "pending", "next_run_at": retry_at, "error": error[:2000]}
     statement = (update(WebhookEvent)
                  .where(WebhookEvent.id == event.id, WebhookEvent.locked_by == worker)
                  .values(locked_by=None, locked_until=None, **values))
@@ -174,15 +181,15 @@ class Inbox:
             finish(self.db, event, worker, error=str(exc))
         except Exception as exc:
             reason = describe(exc)
-            unexpected = not is_transient(exc)
-            if event.attempts >= self.max_attempts:
-                log.error("event %s failed after %d attempts: %s", event.id, event.attempts, reason,
-                          exc_info=unexpected)
+            if not retryable(exc):
+                log.exception("event %s failed: %s", event.id, reason)
+                finish(self.db, event, worker, error=reason)
+            elif event.attempts >= self.max_attempts:
+                log.error("event %s failed after %d attempts: %s", event.id, event.attempts, reason)
                 finish(self.db, event, worker, error=reason)
             else:
                 delay = self.retry_base_seconds * 2 ** (event.attempts - 1) * random.uniform(1, 1.5)
-                log.warning("event %s failed (%s); retry in %.0fs", event.id, reason, delay,
-                            exc_info=unexpected)
+                log.warning("event %s failed (%s); retry in %.0fs", event.id, reason, delay)
                 finish(self.db, event, worker, error=reason, retry_at=utcnow() + timedelta(seconds=delay))
         else:
             finish(self.db, event, worker)

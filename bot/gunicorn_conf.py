@@ -20,3 +20,11 @@ def post_fork(server, worker):
     """Logging for the app's own loggers, at LOG_LEVEL (gunicorn only sets up its own)."""
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(),
                         format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+
+
+def worker_exit(server, worker):
+    """Let the inbox threads finish the event in hand instead of leaving it to lease expiry."""
+    app = getattr(worker, "wsgi", None)
+    runtime = getattr(app, "extensions", {}).get("leadsbot")
+    if runtime is not None:
+        runtime.stop()

@@ -10,8 +10,8 @@ import base64
 import html
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from webexpythonsdk.exceptions import ApiError
 

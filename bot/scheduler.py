@@ -113,7 +113,10 @@ def standard_jobs(services: Services, webex, outbox_seconds: float = OUTBOX_SECO
         return []
     from bot.outbox import flush_outbox
 
-    return [(lambda: flush_outbox(services, webex), outbox_seconds)]
+    def outbox_flush() -> int:
+        return flush_outbox(services, webex)
+
+    return [(outbox_flush, outbox_seconds)]
 
 
 def _configured(services: Services, webex, blocking: bool, outbox_seconds: float) -> BaseScheduler:

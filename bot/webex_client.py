@@ -11,8 +11,8 @@ import logging
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlparse
 
 import requests
@@ -33,6 +33,7 @@ MAX_REPLY_MESSAGES = 5
 # Hosts that may receive the bot token besides the configured API host.
 WEBEX_FILE_HOSTS = frozenset({"webexapis.com", "api.ciscospark.com"})
 CHUNK_BYTES = 64 * 1024
+DEFAULT_POLICY = retry.RetryPolicy()
 
 
 class WebexClient:
@@ -44,7 +45,7 @@ class WebexClient:
         base_url: str = DEFAULT_WEBEX_API_BASE_URL,
         *,
         timeout: int = 30,
-        policy: retry.RetryPolicy = retry.RetryPolicy(),
+        policy: retry.RetryPolicy = DEFAULT_POLICY,
         scan_waits: int = 10,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -61,7 +62,7 @@ class WebexClient:
         self._me_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "WebexClient":
+    def from_settings(cls, settings: Settings) -> WebexClient:
         return cls(settings.webex_access_token, settings.webex_api_base_url)
 
     def _call(self, what: str, fn: Callable[[], object]):

@@ -4,10 +4,12 @@ from __future__ import annotations
 import logging
 import uuid
 
+from sqlalchemy.exc import OperationalError
+
 from handlers.base import Reply, Request, Services
 from handlers.registry import REGISTRY, Args, Command, Context, UsageError, parse_args, split_words, usage_text
 from provisioning.directory import NOT_AN_OPERATOR, AccessDenied, audit, find_operator, resolve_actor
-from provisioning.errors import UserError
+from provisioning.errors import UserError, shown
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +30,7 @@ def _card_command(inputs: dict) -> tuple[str, Args]:
         options = {key: str(inputs[name]) for name, key in CARD_FIELDS.items() if inputs.get(name) not in (None, "")}
         positional = tuple(p for p in (str(inputs.get("service", "")), entry) if p)
         return "upload", Args(positional, {**options, "source": "card"})
-    raise UsageError(f"This card action (`{action or 'none'}`) is not one I know. Type `help` for what I can do.")
+    raise UsageError(f"This card action (`{shown(action) or 'none'}`) is not one I know. Type `help` for what I can do.")
 
 
 def _refuse(services: Services, request: Request, exc: AccessDenied, what: str) -> Reply:
@@ -52,6 +54,14 @@ def _authorize(services: Services, request: Request, cmd: Command) -> Context:
     return context
 
 
+def _has_nul(request: Request) -> bool:
+    """PostgreSQL text can't hold NUL, and no chat client types one: such a message is refused whole."""
+    inputs = request.card_inputs or {}
+    texts = [request.text or "", *map(str, inputs.keys()), *map(str, inputs.values()),
+             *(attachment.name for attachment in request.attachments)]
+    return any("\x00" in text for text in texts)
+
+
 def unknown_command(word: str) -> Reply:
     names = ", ".join(f"`{name}`" for name in sorted(REGISTRY.commands))
     return Reply(f"I don't know the command `{word[:60]}`. I can do: {names}.\nType `help` for details and examples.")
@@ -60,6 +70,8 @@ def unknown_command(word: str) -> Reply:
 def dispatch(services: Services, request: Request) -> Reply:
     """Run the command a message or card asks for and return what to answer."""
     cmd: Command | None = None
+    if _has_nul(request):
+        return Reply("Your message contains a NUL character (U+0000), which I can't read: retype it as plain text.")
     try:
         if request.card_inputs is not None:
             name, args = _card_command(request.card_inputs)
@@ -83,6 +95,11 @@ def dispatch(services: Services, request: Request) -> Reply:
         return Reply(f"{exc.message}\n\n{usage_text(cmd)}" if cmd else exc.message)
     except UserError as exc:
         return Reply(exc.message)
+    except OperationalError as exc:  # down, restarting or locked: the transaction was rolled back
+        reference = uuid.uuid4().hex[:8]
+        log.error("database unavailable (reference %s): %s", reference, str(exc.orig).strip())
+        return Reply("Sorry, I can't reach my database right now, so nothing was changed. Please try again in a "
+                     f"minute; if it keeps failing, give an admin the reference `{reference}`.")
     except Exception:
         reference = uuid.uuid4().hex[:8]
         log.exception("command failed (reference %s)", reference)

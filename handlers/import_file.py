@@ -32,16 +32,17 @@ def import_file(ctx: Context, args: Args) -> Reply:
         raise UserError("Attach one file per `import`.")
     attachment = ctx.request.attachments[0]
     name = shown(attachment.name, 80)
-    limit = ctx.services.settings.max_file_bytes
-    if attachment.size is not None and attachment.size > limit:
-        raise UserError(f"`{name}` is {_megabytes(attachment.size)}, over the {_megabytes(limit)} limit: "
-                        "split it into several files. Nothing was stored.")
-    data = attachment.fetch()
     settings = ctx.services.settings
-    rows = read_rows(data, name, max_rows=settings.max_rows, max_bytes=limit)
-    entries = (RawEntry(row.line, row.number, row.range_end) for row in rows)
-    with ctx.services.db.sessions.begin() as session:
-        summary = preview(session, ctx.actor, ctx.request.room_id, service_name, options_from(args), entries,
-                          settings, source="file", filename=attachment.name[:300])
-        report = report_file(summary, invalid_entries(session, summary.upload_id))
+    try:
+        if attachment.size is not None:
+            check_size(attachment.size, settings.max_file_bytes)  # before downloading it
+        data = attachment.fetch()
+        rows = read_rows(data, name, max_rows=settings.max_rows, max_bytes=settings.max_file_bytes)
+        entries = (RawEntry(row.line, row.number, row.range_end) for row in rows)
+        with ctx.services.db.sessions.begin() as session:
+            summary = preview(session, ctx.actor, ctx.request.room_id, service_name, options_from(args), entries,
+                              settings, source="file", filename=attachment.name[:300])
+            report = report_file(summary, invalid_entries(session, summary.upload_id))
+    except FileError as exc:  # the preview's transaction was rolled back: say so
+        raise FileError(f"{exc.message} Nothing was stored.") from None
     return preview_reply(summary, report)

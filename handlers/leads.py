@@ -5,6 +5,8 @@ from datetime import datetime
 
 from handlers.base import Reply
 from handlers.registry import Args, Context, command
+from handlers.render import fit_lines
+from provisioning.errors import shown
 from provisioning.leads import list_leads, service_report
 from store.models import SYNC_STATES
 
@@ -26,17 +28,16 @@ def leads(ctx: Context, args: Args) -> Reply:
     with ctx.services.db.sessions.begin() as session:
         found, total = list_leads(session, ctx.actor, text)
     if not found:
-        scope = f" matching `{text}`" if text else ""
+        scope = f" matching `{shown(text)}`" if text else ""
         return Reply(f"No services{scope} in tenant {ctx.actor.tenant_name}.")
-    lines = [f"**Customer leads — {ctx.actor.tenant_name}** ({total} service{'s' if total != 1 else ''})"]
-    for lead in found[:SHOWN]:
-        lines.append(
-            f"- **{lead.customer}** · service `{lead.service}` · channel {lead.channel or '—'}"
-            f" · **{lead.status}** · org `{lead.org_id}` · consented {when(lead.consented_on)}"
-            f" · modified {when(lead.last_modified)}"
-        )
-    if total > SHOWN:
-        lines.append(f"…and {total - SHOWN} more: narrow it with `leads TEXT`.")
+    head = [f"**Customer leads — {ctx.actor.tenant_name}** ({total} service{'s' if total != 1 else ''})"]
+    items = [
+        f"- **{lead.customer}** · service `{lead.service}` · channel {lead.channel or '—'}"
+        f" · **{lead.status}** · org `{lead.org_id}` · consented {when(lead.consented_on)}"
+        f" · modified {when(lead.last_modified)}"
+        for lead in found[:SHOWN]
+    ]
+    lines, _ = fit_lines(head, items, lambda left: f"…and {left} more: narrow it with `leads TEXT`.", total=total)
     return Reply("\n".join(lines))
 
 
@@ -57,7 +58,7 @@ def status(ctx: Context, args: Args) -> Reply:
         f"**{lead.service}** ({lead.customer}) — **{lead.status.label}**",
         f"- {lead.product}, {lead.mode}; org `{lead.org_id}`, location `{lead.location_id}` ({lead.country})",
         f"- Numbers: {total} ({states})",
-        f"- Last error: {report.last_error or 'none'}",
+        f"- Last error: {shown(report.last_error, 1000) if report.last_error else 'none'}",
         f"- Consented {when(lead.consented_on)}; last modified {when(lead.last_modified)}",
     ]
     if uploads:

@@ -12,7 +12,7 @@ from typing import Callable
 
 from handlers.base import Reply, Request, Services
 from provisioning.directory import Actor
-from provisioning.errors import UserError
+from provisioning.errors import UserError, shown
 
 _OPTION = re.compile(r"^([A-Za-z_]+)=(.*)$", re.S)
 
@@ -97,7 +97,7 @@ def parse_args(cmd: Command, words: list[str]) -> Args:
             key = match.group(1).lower()
             if key not in cmd.options:
                 known = ", ".join(f"{o}=" for o in cmd.options)
-                raise UsageError(f"Unknown option `{key}=`. Known options: {known}.")
+                raise UsageError(f"Unknown option `{shown(key, 40)}=`. Known options: {known}.")
             if key in options:
                 raise UsageError(f"Option `{key}=` is given twice.")
             options[key] = match.group(2)

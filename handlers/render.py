@@ -1,9 +1,39 @@
 """Markdown pieces shared by several replies (upload previews, results)."""
 from __future__ import annotations
 
+from typing import Callable, Sequence
+
 from handlers.base import Reply, ReplyFile
 from provisioning.spreadsheets import invalid_rows_csv
 from provisioning.uploads import UploadSummary
+
+MAX_REPLY_BYTES = 7439  # Webex's limit for one message (SPEC §4)
+_SPARE = 600  # room for the lines a handler adds after a list
+
+
+def size_of(lines: Sequence[str]) -> int:
+    """Bytes of the lines joined as one message."""
+    return sum(len(line.encode()) + 1 for line in lines)
+
+
+def fit_lines(head: Sequence[str], items: Sequence[str], more: Callable[[int], str], *, total: int | None = None,
+              limit: int = MAX_REPLY_BYTES - _SPARE) -> tuple[list[str], int]:
+    """`head` and as many `items` as fit in `limit` bytes, then `more(count left out)` when some were
+    (of `total`, when the items are only the first ones); returns the lines and how many items they list.
+
+    Names come from the inventory (up to 200 characters each), so a count of lines is no bound.
+    """
+    total = len(items) if total is None else total
+    lines = list(head)
+    used = size_of(lines)
+    listed = 0
+    for item in items:
+        used += len(item.encode()) + 1
+        if used > limit:
+            break
+        lines.append(item)
+        listed += 1
+    return ([*lines, more(total - listed)] if total > listed else lines), listed
 
 
 def _count_lines(summary: UploadSummary) -> list[str]:

@@ -6,12 +6,14 @@ from handlers.registry import Args, Context, UsageError, command
 from provisioning.uploads import cancel as cancel_upload
 from provisioning.uploads import submit as submit_upload
 
+MAX_ID = 2**31 - 1  # the largest upload ID the uploads table can hold
+
 
 def upload_id(args: Args) -> int | None:
     if not args.positional:
         return None
     raw = args.positional[0].lstrip("#")
-    if len(args.positional) > 1 or not raw.isdigit() or not raw.isascii():
+    if len(args.positional) > 1 or not raw.isdigit() or not raw.isascii() or len(raw) > 10 or int(raw) > MAX_ID:
         raise UsageError(f"`{' '.join(args.positional)[:40]}` is not an upload ID: use the number of the preview, e.g. 12.")
     return int(raw)
 

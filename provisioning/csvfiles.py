@@ -11,6 +11,7 @@ import codecs
 import csv
 import io
 import itertools
+import re
 from collections.abc import Iterator
 
 from provisioning.spreadsheets import ACCEPTED_FORMATS, FIX_HEADER, FileError
@@ -30,6 +31,7 @@ _BINARY_SHARE = 0.05  # more control bytes than this share of the sample (and th
 _BINARY_MIN = 4       # this count, so a stray NUL gets its own message): not a text file
 _BLANK_LINE = " \t\r\n,;\"'\ufeff"
 _SAVE_AS = "save it from your spreadsheet program as CSV UTF-8"
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
 class CsvSheet:
@@ -84,8 +86,22 @@ def _encoding(data: bytes) -> tuple[str, bool]:
         has_nul = _scan(data, "utf-8")
         if has_nul is not None:
             return "utf-8", has_nul
+        _refuse_mixed(data)
         encoding = "cp1252"
     return encoding, bool(_scan(data, encoding))
+
+
+def _refuse_mixed(data: bytes) -> None:
+    """FileError for a file that is UTF-8 in places and not in others (rows pasted together from
+    several sources): read as Windows-1252, its UTF-8 characters would turn into wrong ones."""
+    if _UTF8_MULTIBYTE.search(data) is None:
+        return
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = 1 + (data.count(b"\n", 0, exc.start) or data.count(b"\r", 0, exc.start))
+        raise FileError(f"The file mixes text encodings: line {line} isn't UTF-8 while other lines are: "
+                        f"{_SAVE_AS}.") from None
 
 
 def _bomless_utf16(sample: bytes) -> str | None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from provisioning.errors import UserError
+from provisioning.errors import UserError, shown
 from store.models import AuditEntry, CallingProfile, Membership, Operator, Service, SipConnection, Tenant
 
 
@@ -80,7 +80,7 @@ def switch_tenant(session: Session, email: str, name: str) -> Actor:
     if len(matches) != 1:
         names = ", ".join(f"`{t.name}`" for t, _ in tenants) or "none"
         what = "matches several of" if matches else "is not one of"
-        raise UserError(f"`{name}` {what} your tenants: {names}.")
+        raise UserError(f"`{shown(name)}` {what} your tenants: {names}.")
     tenant, role = matches[0]
     operator.current_tenant_id = tenant.id
     return Actor(operator.id, operator.email, tenant.id, tenant.name, role)
@@ -101,8 +101,8 @@ def _by_name_or_prefix(session: Session, model, tenant_id: int, name: str, what:
         return prefixed[0]
     if prefixed:
         names = ", ".join(f"`{m.name}`" for m in prefixed[:5])
-        raise UserError(f"`{name}` matches several {what}s: {names}. Type more of the name.")
-    raise UserError(f"No {what} `{name}` in this tenant. {hint}")
+        raise UserError(f"`{shown(name)}` matches several {what}s: {names}. Type more of the name.")
+    raise UserError(f"No {what} `{shown(name)}` in this tenant. {hint}")
 
 
 def find_service(session: Session, actor: Actor, name: str) -> Service:
@@ -120,8 +120,14 @@ def find_sip_connection(session: Session, actor: Actor, name: str) -> SipConnect
     return _by_name_or_prefix(session, SipConnection, actor.tenant_id, name, "SIP connection", hint)
 
 
+NAMES_SHOWN = 20
+
+
 def names_of(session: Session, model, tenant_id: int) -> str:
-    return ", ".join(f"`{n}`" for n in list_names(session, model, tenant_id)) or "none"
+    """The names for a hint, the first NAMES_SHOWN only: a tenant may have hundreds."""
+    names = list_names(session, model, tenant_id)
+    more = f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else ""
+    return (", ".join(f"`{n}`" for n in names[:NAMES_SHOWN]) + more) or "none"
 
 
 def list_names(session: Session, model, tenant_id: int) -> list[str]:

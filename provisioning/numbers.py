@@ -15,7 +15,7 @@ from functools import cache
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata
 
-from provisioning.errors import UserError
+from provisioning.errors import UserError, shown
 
 MAX_DIGITS = 15  # ITU-T E.164: at most 15 digits after the +
 
@@ -64,7 +64,7 @@ def spreadsheet_hint(raw: str) -> str | None:
         formula = _FORMULA_NUMBER.fullmatch(cell)
         if formula is None:
             return "cell holds a formula — type the number itself, starting with +, in a column formatted as Text"
-        number = formula.group(1).replace(" ", "")
+        number = shown(formula.group(1).replace(" ", ""), 40)
         return f"cell turned into a formula — type an apostrophe before the + ('+{number}) or format the column as Text"
     if ("E" in cell or "e" in cell) and _SCIENTIFIC.fullmatch(cell):
         return ("number shown in scientific notation (column not formatted as Text) — "
@@ -289,7 +289,7 @@ class NumberChecker:
             raise NumberError("empty number")
         bad = _bad_character_reason(text)
         if bad is None and not text.startswith("+"):
-            raise NumberError(f"missing + sign — write it as +{text}")
+            raise NumberError(f"missing + sign — write it as +{shown(text, 40)}")
         if bad is not None:
             raise NumberError(bad)
         digits = text[1:]

@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from provisioning.directory import Actor
-from provisioning.errors import UserError
+from provisioning.errors import UserError, shown
 from store.models import CallingProfile, Customer, Number, Service, SipConnection, Upload
 
 EXPORT_HEADER = ("Number", "Service", "Customer", "Number Type", "CAC", "Calling Profile", "SIP Connection",
@@ -40,7 +40,7 @@ def _condition(actor: Actor, query: str):
     if _PREFIX.match(text):
         digits = re.sub(r"\D", "", text)
         if not digits:
-            raise UserError(f"`{query}` has no digits to search for.")
+            raise UserError(f"`{shown(query)}` has no digits to search for.")
         return Number.e164.startswith("+" + digits)
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     pattern = f"%{escaped}%"

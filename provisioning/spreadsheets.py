@@ -137,8 +137,10 @@ def _columns(header: list[str], line: int) -> tuple[int, int | None]:
     return numbers[0], (ends[0] if ends else None)
 
 
-def _letters(columns: list[int]) -> str:
-    return ", ".join(get_column_letter(i + 1) for i in columns)
+def _letters(columns: list[int], shown: int = 5) -> str:
+    """Column letters for a message, the first few only: a forged header can repeat a name 10,000 times."""
+    more = f", … {len(columns) - shown} more" if len(columns) > shown else ""
+    return ", ".join(get_column_letter(i + 1) for i in columns[:shown]) + more
 
 
 def _data_rows(sheet: Sheet, number_col: int, range_col: int | None, max_rows: int) -> Iterator[Row]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select, update
 
 from provisioning import sync_numbers as nums
 from provisioning.numbers_api import (
@@ -26,7 +26,7 @@ from provisioning.settings import Settings
 from provisioning.sync_claims import Claim, LeaseLost, claim_due, release, renew
 from provisioning.sync_notices import notify_failed, notify_ready
 from store.db import Database
-from store.models import Number, Service, SyncTask, utcnow
+from store.models import Service, SyncTask, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -86,22 +86,31 @@ class SyncEngine:
         self.max_tasks = max_tasks
         self.rng = rng or random.Random()
         self._clock: Callable[[], datetime] = utcnow
+        self._listings: dict[tuple[str, str], dict[str, str]] = {}
 
     def run_due(self, now: datetime | None = None) -> SyncRunReport:
         """One pass: claim due tasks one at a time and work each. `now` freezes the clock."""
         self._clock = (lambda: now) if now is not None else utcnow
         report = SyncRunReport()
-        while report.claimed < self.max_tasks:
-            claims = claim_due(self.db, self.worker_id, self._clock(), self.lease)
-            if not claims:
-                break
-            report.claimed += 1
-            self._work(claims[0], report)
-        with self.db.sessions() as session:
-            report.next_due_at = session.scalar(
-                select(func.min(SyncTask.next_run_at)).where(SyncTask.state == "pending")
-            )
+        try:
+            while report.claimed < self.max_tasks:
+                claims = claim_due(self.db, self.worker_id, self._clock(), self.lease)
+                if not claims:
+                    break
+                report.claimed += 1
+                self._work(claims[0], report)
+        finally:
+            self._listings.clear()
+        report.next_due_at = self._next_due()
         return report
+
+    def _next_due(self) -> datetime | None:
+        """When the earliest open task can next be claimed (its lease counts, too)."""
+        claimable_at = case(
+            (SyncTask.locked_until > SyncTask.next_run_at, SyncTask.locked_until), else_=SyncTask.next_run_at
+        )
+        with self.db.sessions() as session:
+            return session.scalar(select(func.min(claimable_at)).where(SyncTask.state == "pending"))
 
     # one task ---------------------------------------------------------------------------------
     def _work(self, claim: Claim, report: SyncRunReport) -> None:
@@ -135,14 +144,14 @@ class SyncEngine:
         """Post pending numbers batch by batch, committing each outcome at once."""
         size = max(1, self.settings.sync_batch_size)
         with self.db.sessions() as session:
-            types = nums.pending_types(session, job.claim.upload_id)
-        for usage in sorted({usage_for(t) for t in types}):
-            wanted = [t for t in types if usage_for(t) == usage]
-            while True:
-                with self.db.sessions() as session:
-                    batch = nums.next_batch(session, job.claim.upload_id, wanted, size)
-                if not batch:
-                    break
+            by_type = nums.pending_by_type(session, job.claim.upload_id)
+        by_usage: dict[str, list[str]] = {}
+        for number_type, numbers in by_type.items():
+            by_usage.setdefault(usage_for(number_type), []).extend(numbers)
+        for usage, numbers in sorted(by_usage.items()):
+            for start in range(0, len(numbers), size):
+                batch = numbers[start:start + size]
+                self._listings.pop((job.org_id, job.location_id), None)
                 result = self.api.add_numbers(job.org_id, job.location_id, batch, usage)
                 report.add_requests += 1
                 self._record_batch(job, batch, result.refused, report)
@@ -156,8 +165,7 @@ class SyncEngine:
         with self.db.sessions.begin() as session:
             renew(session, job.claim, self._clock(), self.lease)
             self._progress(session, job)
-            nums.mark(session, Number.upload_id == job.claim.upload_id, accepted, "pushed",
-                      from_states=("pending",))
+            nums.mark(session, accepted, "pushed", from_states=("pending",))
             nums.mark_with_errors(session, already, "pushed")
             nums.mark_with_errors(session, failed, "failed")
         report.pushed += len(accepted) + len(already)
@@ -169,22 +177,24 @@ class SyncEngine:
             if not nums.upload_counts(session, job.claim.upload_id).keys() & set(nums.NOT_LIVE):
                 return
             waiting = nums.not_live(session, job.service_id)
-        present: set[str] = set()
-        active: set[str] = set()
-        for remote in self.api.list_numbers(job.org_id, job.location_id):
-            if remote.e164 in waiting:
-                present.add(remote.e164)
-                if remote.state == ACTIVE:
-                    active.add(remote.e164)
+        remote = self._listing(job.org_id, job.location_id)
+        present = waiting & remote.keys()
+        active = [n for n in present if remote[n] == ACTIVE]
         now = self._clock()
         with self.db.sessions.begin() as session:
             renew(session, job.claim, now, self.lease)
             self._progress(session, job)
-            report.live += nums.mark(session, Number.service_id == job.service_id, list(active), "live",
-                                     from_states=nums.NOT_LIVE, now=now)
+            report.live += nums.mark(session, active, "live", from_states=nums.NOT_LIVE, now=now)
             elsewhere = {n: m for n, m in nums.doubtful(session, job.service_id).items() if n not in present}
             nums.mark_with_errors(session, elsewhere, "failed")
             report.refused += len(elsewhere)
+
+    def _listing(self, org_id: str, location_id: str) -> dict[str, str]:
+        """The location's numbers and states, listed once per pass (until we add to it)."""
+        key = (org_id, location_id)
+        if key not in self._listings:
+            self._listings[key] = {r.e164: r.state for r in self.api.list_numbers(org_id, location_id)}
+        return self._listings[key]
 
     def _finish_or_wait(self, job: _Job, report: SyncRunReport) -> None:
         now = self._clock()
@@ -247,9 +257,7 @@ class SyncEngine:
         """A successful call resets the failure count: attempts count consecutive failures."""
         if job.attempts:
             job.attempts = 0
-            session.execute(
-                SyncTask.__table__.update().where(SyncTask.id == job.claim.task_id).values(attempts=0)
-            )
+            session.execute(update(SyncTask).where(SyncTask.id == job.claim.task_id).values(attempts=0))
 
     def _backoff(self, attempt: int) -> float:
         delay = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
@@ -282,5 +290,10 @@ def _is_api_error(exc: Exception) -> bool:
 
 
 def _describe(exc: Exception) -> str:
-    return str(exc) if _is_api_error(exc) else f"{type(exc).__name__}: {exc}"
+    """Short text for last_error: API errors as they are; others by class and first line
+    (database errors would otherwise carry whole statements and parameters)."""
+    if _is_api_error(exc):
+        return str(exc)
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first_line[:200]}"
 

@@ -9,12 +9,13 @@ from collections import Counter
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from store.models import Number
 
-CHUNK = 1000
+CHUNK = 5000
+STATES = ("pending", "pushed", "live", "failed")
 NOT_LIVE = ("pending", "pushed")
 _numbers = Number.__table__
 
@@ -24,23 +25,20 @@ def _chunks(items: list[str], size: int = CHUNK) -> Iterable[list[str]]:
         yield items[start:start + size]
 
 
-def next_batch(session: Session, upload_id: int, number_types: list[str], size: int) -> list[str]:
-    """The next `size` pending numbers of the upload with one of these types, in id order."""
-    return list(session.scalars(
-        select(Number.e164)
-        .where(Number.upload_id == upload_id, Number.sync_state == "pending",
-               Number.number_type.in_(number_types))
-        .order_by(Number.id)
-        .limit(size)
-    ))
+def pending_by_type(session: Session, upload_id: int) -> dict[str, list[str]]:
+    """The upload's pending numbers per number type, in id (upload) order, in one query.
 
-
-def pending_types(session: Session, upload_id: int) -> list[str]:
-    """Number types that still have pending numbers in the upload."""
-    return sorted(session.scalars(
-        select(Number.number_type).distinct()
+    Read once per pass: while this worker holds the task's lease nobody else changes them.
+    """
+    found: dict[str, list[str]] = {}
+    rows = session.execute(
+        select(Number.number_type, Number.e164)
         .where(Number.upload_id == upload_id, Number.sync_state == "pending")
-    ))
+        .order_by(Number.id)
+    )
+    for number_type, e164 in rows:
+        found.setdefault(number_type, []).append(e164)
+    return found
 
 
 def upload_counts(session: Session, upload_id: int) -> Counter:
@@ -66,17 +64,24 @@ def doubtful(session: Session, service_id: int) -> dict[str, str]:
     ).all())
 
 
-def mark(session: Session, scope, numbers: list[str], state: str, *, from_states: tuple[str, ...],
+def mark(session: Session, numbers: list[str], state: str, *, from_states: tuple[str, ...],
          now: datetime | None = None) -> int:
-    """Move `numbers` (within `scope`, e.g. Number.upload_id == 3) to `state`, clearing errors."""
+    """Move `numbers` that are in one of `from_states` to `state`, clearing their errors.
+
+    Callers pass numbers they just read for one upload or service; e164 is unique across
+    services, so the update needs no other key. The guard is written as NOT IN so that the
+    unique e164 index is the only index PostgreSQL can pick, even before the freshly
+    bulk-inserted rows have statistics (the (service, state) index would be a trap).
+    """
     values: dict = {"sync_state": state, "sync_error": None}
     if state == "live":
         values["live_at"] = now
+    others = [s for s in STATES if s not in from_states]
     changed = 0
     for chunk in _chunks(sorted(numbers)):
         changed += session.execute(
             update(Number)
-            .where(scope, Number.e164.in_(chunk), Number.sync_state.in_(from_states))
+            .where(Number.e164.in_(chunk), Number.sync_state.not_in(others))
             .values(**values)
             .execution_options(synchronize_session=False)
         ).rowcount
@@ -91,7 +96,7 @@ def mark_with_errors(session: Session, errors: dict[str, str], state: str) -> No
     statement = (
         update(_numbers)
         .where(_numbers.c.e164 == bindparam("b_e164"),
-               or_(*(_numbers.c.sync_state == s for s in NOT_LIVE)))
+               *(_numbers.c.sync_state != s for s in STATES if s not in NOT_LIVE))
         .values(sync_state=state, sync_error=bindparam("b_error"))
     )
     session.connection().execute(statement, [{"b_e164": n, "b_error": m} for n, m in errors.items()])

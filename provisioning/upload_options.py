@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from provisioning.directory import Actor, find_calling_profile, find_sip_connection
-from provisioning.errors import UserError
+from provisioning.errors import UserError, shown
 from store.models import NUMBER_TYPES, CallingProfile, Service, SipConnection
 
 USER_CAC = 2
+MAX_CAC = 2**31 - 1  # what the uploads.cac column holds on every database
 MAX_SERVICE_INFO = 255
 BLOCKING_STATUS = {"pending-consent": "Pending Consent", "removing": "Removing"}
 
@@ -53,12 +54,15 @@ def parse_cac(number_type: str, raw: str) -> int | None:
     raw = raw.strip()
     if number_type == "user":
         if raw and raw != str(USER_CAC):
-            raise UserError(f"cac={raw}: `user` numbers have CAC {USER_CAC}, fixed. Leave cac out or write cac=2.")
+            raise UserError(f"cac={shown(raw, 20)}: `user` numbers have CAC {USER_CAC}, fixed. "
+                            "Leave cac out or write cac=2.")
         return USER_CAC
     if not raw:
         return None
-    if not raw.isdigit() or not raw.isascii() or int(raw) < 2:
-        raise UserError(f"cac={raw}: CAC must be a whole number of 2 or more (or leave it out).")
+    # The length test comes first: int() of a 10,000-digit text is slow, and refused by Python.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(MAX_CAC)) or not 2 <= int(raw) <= MAX_CAC:
+        raise UserError(f"cac={shown(raw, 20)}: CAC must be a whole number of 2 or more (at most {MAX_CAC:,}), "
+                        "or leave it out.")
     return int(raw)
 
 
@@ -72,7 +76,7 @@ def check_options(session: Session, actor: Actor, service: Service, options: Upl
         problems.append(f"type= is missing: one of {', '.join(allowed)}.")
     elif number_type not in allowed:
         why = " (a live-cx service takes only contact-center numbers)" if service.product == "live-cx" else ""
-        problems.append(f"type={options.number_type}: must be one of {', '.join(allowed)}{why}.")
+        problems.append(f"type={shown(options.number_type, 40)}: must be one of {', '.join(allowed)}{why}.")
     else:
         try:
             cac = parse_cac(number_type, options.cac)

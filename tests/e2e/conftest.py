@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable
 
 import pytest
 from sqlalchemy import select
@@ -116,7 +115,7 @@ def make_live(db: Database, fake_webex: FakeWebex):  # noqa: F811 - pytest fixtu
         app = create_app(settings, services=Services(db, settings), webex=fast_client(fake_webex, sleeps),
                          dispatch=dispatch, inbox_options={"poll_seconds": 0.05})
         server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()
         started.append((server, thread, app))
         url = f"http://127.0.0.1:{server.server_port}/webhooks/webex"

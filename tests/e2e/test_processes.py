@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from bot.cli_webex import register, resolve_port
 from provisioning.inventory import DEMO_INVENTORY, load_inventory_file
+from store.models import OutboxMessage
 from tests.e2e.conftest import OPERATOR, SECRET, wait_until
 from tests.fakewebex import delivery
 
@@ -87,14 +88,18 @@ def test_under_gunicorn_with_two_workers(db, fake_webex):
     assert fake_webex.bot_token not in output and SECRET not in output
 
 
-def test_leadsbot_serve_answers_and_stops_on_sigterm(db, fake_webex):
+def test_leadsbot_serve_with_its_scheduler_answers_and_stops_on_sigterm(db, fake_webex):
     load_inventory_file(db, DEMO_INVENTORY, actor="test")
+    notices = fake_webex.add_room("notices", "group")
+    with db.sessions.begin() as session:  # owed by the sync engine; the in-process scheduler sends it
+        session.add(OutboxMessage(room_id=notices, markdown="✅ roma-cc is Ready: 1 numbers live in Webex",
+                                  dedupe_key="ready:serve"))
     port = free_port()
-    command = [sys.executable, "-c", "from bot.cli_webex import serve; serve()", "--port", str(port),
-               "--no-scheduler"]
+    command = [sys.executable, "-c", "from bot.cli_webex import serve; serve()", "--port", str(port)]
     process = start(command, environment(db, fake_webex), port)
     try:
         converse(fake_webex, f"http://127.0.0.1:{port}/webhooks/webex")
+        assert wait_until(lambda: len(fake_webex.bot_messages(notices)) == 1)
     finally:
         code, output = stop(process)
     assert code == 0, output

@@ -118,3 +118,31 @@ def test_a_late_scheduler_still_sends_todays_digest(db):
     assert run_digests(db, MORNING + timedelta(hours=5)) == 1
     with db.sessions() as session:
         assert session.get(DigestSubscription, 1).last_sent_on == date(2026, 11, 23)
+
+
+def test_two_schedulers_at_once_send_each_digest_once(db, db_url):
+    import threading
+
+    from store.db import connect
+
+    with db.sessions.begin() as session:
+        acme = make_tenant(session)
+        for i in range(5):
+            _subscribe(session, acme, f"room-{i}")
+    barrier, sent = threading.Barrier(3), []
+
+    def scheduler() -> None:
+        own = connect(db_url, auto_upgrade=False)
+        try:
+            barrier.wait()
+            sent.append(run_digests(own, MORNING))
+        finally:
+            own.dispose()
+
+    threads = [threading.Thread(target=scheduler) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(sent) == 5
+    assert sorted(m.room_id for m in outbox(db)) == [f"room-{i}" for i in range(5)]

@@ -287,3 +287,39 @@ def test_removing_service_is_not_synced(db):
     assert api.add_calls == [] and api.list_calls == 0
     assert task_of(db, upload_id).state == "cancelled"
     assert number_states(db) == {"pending": 3}
+
+
+def test_waiting_uploads_of_one_location_share_one_listing_per_pass(db):
+    from .factories import make_upload
+    from store.models import Service
+
+    service_id, _ = seed(db, e164s(5), mode="non-integrated")
+    with db.sessions.begin() as session:
+        for i in range(3):
+            make_upload(session, session.get(Service, service_id), e164s(5, start=300000000 + i * 10))
+    api = FakeNumbersApi()
+    report = sync(db, api)
+    assert report.claimed == 4 and api.list_calls == 1
+    sync(db, api, T0 + timedelta(seconds=60))
+    assert api.list_calls == 2
+
+
+def test_next_due_counts_another_workers_lease(db):
+    service_id, upload_id = seed(db, e164s(1200))
+    api = FakeNumbersApi()
+    api.crash_on_add(2)
+    with pytest.raises(SimulatedCrash):
+        sync(db, api, worker="w1")
+    report = sync(db, api, T0 + timedelta(seconds=10), worker="w2")
+    assert report.claimed == 0
+    assert report.next_due_at == T0 + timedelta(minutes=5)
+
+
+def test_an_unexpected_error_is_retried_with_a_short_description(db):
+    service_id, upload_id = seed(db, e164s(3))
+    api = FakeNumbersApi()
+    api.fail_next("list", RuntimeError("bug on line one\nwith a second line"))
+    report = sync(db, api)
+    assert report.retried == 1
+    assert task_of(db, upload_id).last_error == "RuntimeError: bug on line one"
+    assert number_states(db) == {"pushed": 3}

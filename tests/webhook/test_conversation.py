@@ -79,8 +79,9 @@ def test_a_reply_that_cannot_be_sent_is_reported_and_the_handler_is_not_rerun(ap
     ("Leads Bot help", f'<spark-mention data-object-id="{BOT_ID}">Leads Bot</spark-mention> help', "help"),
     ("Leads upload roma-cc", f'<spark-mention data-object-id="{BOT_ID}">Leads</spark-mention> upload roma-cc',
      "upload roma-cc"),
-    ("Leads Bot, tenant Acme Ann", f'<spark-mention data-object-id="{BOT_ID}">Leads Bot</spark-mention>, '
-     'tenant Acme <spark-mention data-object-id="ANN">Ann</spark-mention>', "tenant Acme Ann"),
+    ("Leads Bot, tenant Acme Ann", (f'<spark-mention data-object-id="{BOT_ID}">Leads Bot</spark-mention>, '
+                                    'tenant Acme <spark-mention data-object-id="ANN">Ann</spark-mention>'),
+     "tenant Acme Ann"),
     ("Leads Bot leads", None, "leads"),
     ("leads bot numbers +39", None, "numbers +39"),
     ("help", None, "help"),

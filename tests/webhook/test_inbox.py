@@ -82,15 +82,18 @@ def test_attempts_are_bounded_and_permanent_errors_are_not_retried(db):
     def broken(envelope_: dict) -> None:
         if envelope_["data"]["id"] == "PERM":
             raise PermanentError("reply not delivered: HTTP 400")
+        if envelope_["data"]["id"] == "BUG":
+            raise KeyError("roomId")
         raise requests.Timeout()
 
     inbox = Inbox(db, broken, max_attempts=3, retry_base_seconds=0)
-    record(db, "PERM")
-    record(db, "FLAKY")
+    for event_id in ("PERM", "BUG", "FLAKY"):
+        record(db, event_id)
     while inbox.run_once():
         pass
     assert (row(db, "PERM").state, row(db, "PERM").attempts) == ("failed", 1)
     assert row(db, "PERM").error == "reply not delivered: HTTP 400"
+    assert (row(db, "BUG").state, row(db, "BUG").attempts, row(db, "BUG").error) == ("failed", 1, "KeyError")
     assert (row(db, "FLAKY").state, row(db, "FLAKY").attempts) == ("failed", 3)
 
 

@@ -1,7 +1,8 @@
 """Splitting long Markdown for Webex, and the Adaptive Cards built from neutral descriptions."""
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot import cards
 from bot.replies import MAX_MESSAGE_BYTES, split_markdown

@@ -11,7 +11,7 @@ from bot.webhook import MAX_BODY_BYTES
 from handlers.base import Services
 from store.db import Database, make_engine
 from store.models import WebhookEvent
-from tests.webhook.conftest import SECRET, drain, envelope, post_event, sign
+from tests.webhook.conftest import drain, envelope, post_event, sign
 
 
 def events_in(db) -> list[WebhookEvent]:
