@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from bot.bootstrap import build_services, configure_logging
 from bot.cli_webex import serve, webhooks
@@ -12,6 +14,16 @@ from provisioning.errors import UserError
 from provisioning.settings import Settings
 
 DEMO_OPERATOR = "ops@acme.example"
+
+
+@contextmanager
+def database_errors():
+    """A database that can't be reached is one clear line, not a traceback (and never its password)."""
+    try:
+        yield
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise click.ClickException(f"can't reach the database ({reason}). Check DATABASE_URL.") from None
 DEMO_TENANT = "Acme SP"
 
 
@@ -33,22 +45,30 @@ def main(ctx: click.Context, log_level: str) -> None:
 def shell(settings: Settings, email: str | None, demo: bool, files_dir: Path) -> None:
     """Chat with the bot in the terminal (one command per line; files via file=PATH)."""
     from bot.shell import Shell
-    from provisioning.directory import find_operator, switch_tenant
-    from provisioning.inventory import DEMO_INVENTORY, load_inventory_file
 
-    services = build_services(settings)
     if demo:
-        load_inventory_file(services.db, DEMO_INVENTORY, actor="shell --demo")
         email = email or DEMO_OPERATOR
-        with services.db.sessions.begin() as session:
-            operator = find_operator(session, email)
-            if operator is not None and operator.current_tenant_id is None:
-                switch_tenant(session, email, DEMO_TENANT)
+    with database_errors():
+        services = build_services(settings, auto_upgrade=True if demo else None)
+        if demo:
+            _load_demo(services, email)
     if not email:
         raise click.UsageError("Say who you are: --as EMAIL (or --demo to try the sample inventory).")
     if sys.stdin.isatty():
         click.echo(f"leadsbot shell as {email}. Type `help`; files go to {files_dir}/; Ctrl-D quits.")
     Shell(services, email, files_dir).run(sys.stdin)
+
+
+def _load_demo(services, email: str) -> None:
+    """The sample inventory, and the demo operator placed in its first tenant so the first command just works."""
+    from provisioning.directory import find_operator, switch_tenant
+    from provisioning.inventory import DEMO_INVENTORY, load_inventory_file
+
+    load_inventory_file(services.db, DEMO_INVENTORY, actor="shell --demo")
+    with services.db.sessions.begin() as session:
+        operator = find_operator(session, email)
+        if operator is not None and operator.current_tenant_id is None:
+            switch_tenant(session, email, DEMO_TENANT)
 
 
 @main.group()
@@ -63,9 +83,9 @@ def inventory_load(settings: Settings, path: Path) -> None:
     """Load (idempotently upsert) an inventory YAML file."""
     from provisioning.inventory import load_inventory_file
 
-    services = build_services(settings)
     try:
-        report = load_inventory_file(services.db, path, actor="cli")
+        with database_errors():
+            report = load_inventory_file(build_services(settings).db, path, actor="cli")
     except UserError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(report.summary())
@@ -82,8 +102,9 @@ def db_upgrade(settings: Settings) -> None:
     """Apply the Alembic migrations (creates the schema on an empty database)."""
     from store.db import current_revision, upgrade
 
-    services = build_services(settings, auto_upgrade=False)
-    upgrade(services.db.engine)
+    with database_errors():
+        services = build_services(settings, auto_upgrade=False)
+        upgrade(services.db.engine)
     click.echo(f"database at revision {current_revision(services.db.engine)}")
 
 
@@ -93,7 +114,9 @@ def worker(settings: Settings) -> None:
     """Run the scheduler alone: sync with Webex, Ready notices and digests (Procfile `worker`)."""
     from bot.scheduler import run_worker
 
-    run_worker(build_services(settings))
+    with database_errors():
+        services = build_services(settings)
+    run_worker(services)
 
 
 main.add_command(serve)

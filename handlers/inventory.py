@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from handlers.base import Reply
 from handlers.registry import Args, Context, command
+from handlers.render import fit_lines
 from provisioning.directory import AccessDenied, find_operator, memberships
-from provisioning.errors import UserError
+from provisioning.errors import UserError, shown
 from provisioning.inventory import load_inventory, parse_inventory
+from provisioning.inventory_schema import InventoryError
 
 MAX_INVENTORY_BYTES = 2 * 1024 * 1024
 
@@ -28,7 +30,10 @@ def inventory(ctx: Context, args: Args) -> Reply:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UserError(f"`{attachment.name}` is not UTF-8 text: save the inventory as UTF-8 YAML.") from None
-    parsed = parse_inventory(text)
+    try:
+        parsed = parse_inventory(text)
+    except InventoryError as exc:
+        raise UserError(_problems(exc.problems)) from None
     with ctx.services.db.sessions.begin() as session:
         operator = find_operator(session, ctx.actor.email)
         admin_of = {tenant.name for tenant, role in memberships(session, operator) if role == "admin"}
@@ -38,3 +43,13 @@ def inventory(ctx: Context, args: Args) -> Reply:
                                "can only be loaded by one of its admins. Nothing was loaded.")
         report = load_inventory(session, parsed, actor=ctx.actor.email)
     return Reply("Inventory loaded:\n" + "\n".join(f"- {line}" for line in report.summary().splitlines()))
+
+
+def _problems(problems: list[str]) -> str:
+    """The problems of a refused file, as many as fit in one message (the CLI prints them all)."""
+    if len(problems) == 1:
+        return f"Inventory not loaded: {shown(problems[0], 500)}"
+    head = [f"Inventory not loaded, {len(problems)} problems:"]
+    lines, _ = fit_lines(head, [f"- {shown(p, 300)}" for p in problems],
+                         lambda left: f"…and {left} more: `leadsbot inventory load FILE` lists them all.")
+    return "\n".join(lines)

@@ -4,7 +4,8 @@ from __future__ import annotations
 from handlers.base import Reply
 from handlers.registry import Args, Context, UsageError, command
 from handlers.render import preview_reply, report_file
-from provisioning.directory import NAMES_SHOWN, find_service, list_names
+from provisioning.directory import find_service, list_names
+from provisioning.errors import shown_list
 from provisioning.upload_options import USER_CAC, UploadOptions, allowed_number_types, check_accepts_numbers
 from provisioning.uploads import invalid_entries, preview
 from provisioning.validation import entries_from_words
@@ -16,12 +17,6 @@ UPLOAD_OPTIONS = ("profile", "sip", "type", "cac", "info")
 def options_from(args: Args) -> UploadOptions:
     o = args.options
     return UploadOptions(o.get("profile", ""), o.get("sip", ""), o.get("type", ""), o.get("cac", ""), o.get("info", ""))
-
-
-def _some(names: list[str]) -> str:
-    """The first names only: the card's dropdowns hold them all, the message must fit in one post."""
-    more = f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else ""
-    return (", ".join(names[:NAMES_SHOWN]) + more) or "none"
 
 
 def upload_form(ctx: Context, service_name: str) -> Reply:
@@ -40,8 +35,8 @@ def upload_form(ctx: Context, service_name: str) -> Reply:
                f"+CCNUMBER")
     markdown = "\n".join([
         f"**Upload Numbers — {name}**",
-        f"- Calling profiles: {_some(profiles)}",
-        f"- SIP connections: {_some(sips)}",
+        f"- Calling profiles: {shown_list(profiles)}",  # the card's dropdowns have them all
+        f"- SIP connections: {shown_list(sips)}",
         f"- Number types: {', '.join(types)} (user numbers have CAC {USER_CAC}, fixed)",
         f"Fill in the card, or type: `{example}`",
     ])

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from provisioning.errors import UserError, shown
+from provisioning.errors import UserError, shown, shown_list
 from store.models import AuditEntry, CallingProfile, Membership, Operator, Service, SipConnection, Tenant
 
 
@@ -64,7 +64,7 @@ def resolve_actor(session: Session, email: str) -> Actor:
     elif len(tenants) == 1:
         tenant, role = tenants[0]
     else:
-        names = ", ".join(f"`{t.name}`" for t, _ in tenants)
+        names = shown_list([f"`{t.name}`" for t, _ in tenants])
         raise UserError(f"You work in several tenants ({names}). Choose one first: `tenant NAME`.")
     return Actor(operator.id, operator.email, tenant.id, tenant.name, role)
 
@@ -78,7 +78,7 @@ def switch_tenant(session: Session, email: str, name: str) -> Actor:
     matches = [(t, r) for t, r in tenants if t.name.casefold() == wanted] or \
               [(t, r) for t, r in tenants if t.name.casefold().startswith(wanted)]
     if len(matches) != 1:
-        names = ", ".join(f"`{t.name}`" for t, _ in tenants) or "none"
+        names = shown_list([f"`{t.name}`" for t, _ in tenants])
         what = "matches several of" if matches else "is not one of"
         raise UserError(f"`{shown(name)}` {what} your tenants: {names}.")
     tenant, role = matches[0]
@@ -120,14 +120,9 @@ def find_sip_connection(session: Session, actor: Actor, name: str) -> SipConnect
     return _by_name_or_prefix(session, SipConnection, actor.tenant_id, name, "SIP connection", hint)
 
 
-NAMES_SHOWN = 20
-
-
 def names_of(session: Session, model, tenant_id: int) -> str:
-    """The names for a hint, the first NAMES_SHOWN only: a tenant may have hundreds."""
-    names = list_names(session, model, tenant_id)
-    more = f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else ""
-    return (", ".join(f"`{n}`" for n in names[:NAMES_SHOWN]) + more) or "none"
+    """The names for a hint, as many as fit in a message."""
+    return shown_list([f"`{n}`" for n in list_names(session, model, tenant_id)])
 
 
 def list_names(session: Session, model, tenant_id: int) -> list[str]:

@@ -12,3 +12,19 @@ class UserError(Exception):
 def shown(text: str, limit: int = 60) -> str:
     """Operator input quoted back in a message, cut so that any reply fits one chat message."""
     return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def shown_list(items: list[str], budget: int = 1500) -> str:
+    """Items joined with commas, as many as fit in `budget` bytes, then how many were left out.
+
+    Inventory names run to 200 characters and a tenant may have hundreds of them.
+    """
+    kept: list[str] = []
+    used = 0
+    for item in items:
+        used += len(item.encode()) + 2
+        if used > budget:
+            break
+        kept.append(item)
+    more = f" and {len(items) - len(kept)} more" if len(kept) < len(items) else ""
+    return (", ".join(kept) + more) if items else "none"

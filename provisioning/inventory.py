@@ -88,6 +88,8 @@ def _yaml(text: str) -> Any:
         if getattr(exc, "context", None):
             detail += f" ({exc.context})"
         raise InventoryError([f"not valid YAML at {where}: {detail}"]) from None
+    except RecursionError:  # the composer recurses once per level of nesting
+        raise InventoryError(["not an inventory: the YAML is nested thousands of levels deep"]) from None
 
 
 def parse_inventory(text: str) -> Inventory:

@@ -73,3 +73,11 @@ def test_console_script_runs_the_demo_on_a_fresh_sqlite_file(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "leadsbot" in result.stdout and "Pizzeria Roma S.p.A." in result.stdout
     assert (tmp_path / "f" / "numbers-template.xlsx").exists()
+
+
+def test_unreachable_database_is_one_clear_line(tmp_path):
+    result = CliRunner().invoke(main, ["shell", "--demo"], input="help\n",
+                                env={"DATABASE_URL": "postgresql://postgres:hunter2@127.0.0.1:1/nowhere"})
+    assert result.exit_code == 1
+    assert "can't reach the database" in result.output and "Traceback" not in result.output
+    assert "hunter2" not in result.output
