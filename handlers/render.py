@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from handlers.base import Reply, ReplyFile
+from provisioning.errors import how_many_fit
 from provisioning.spreadsheets import invalid_rows_csv
 from provisioning.uploads import UploadSummary
 
@@ -24,15 +25,8 @@ def fit_lines(head: Sequence[str], items: Sequence[str], more: Callable[[int], s
     Names come from the inventory (up to 200 characters each), so a count of lines is no bound.
     """
     total = len(items) if total is None else total
-    lines = list(head)
-    used = size_of(lines)
-    listed = 0
-    for item in items:
-        used += len(item.encode()) + 1
-        if used > limit:
-            break
-        lines.append(item)
-        listed += 1
+    listed = how_many_fit(items, limit - size_of(head), separator_bytes=1)
+    lines = [*head, *items[:listed]]
     return ([*lines, more(total - listed)] if total > listed else lines), listed
 
 

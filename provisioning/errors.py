@@ -19,12 +19,16 @@ def shown_list(items: list[str], budget: int = 1500) -> str:
 
     Inventory names run to 200 characters and a tenant may have hundreds of them.
     """
-    kept: list[str] = []
-    used = 0
-    for item in items:
-        used += len(item.encode()) + 2
-        if used > budget:
-            break
-        kept.append(item)
+    kept = items[:how_many_fit(items, budget, separator_bytes=2)]
     more = f" and {len(items) - len(kept)} more" if len(kept) < len(items) else ""
     return (", ".join(kept) + more) if items else "none"
+
+
+def how_many_fit(items, budget: int, *, separator_bytes: int) -> int:
+    """How many leading `items` fit in `budget` bytes of UTF-8, each followed by a separator."""
+    used = 0
+    for count, item in enumerate(items):
+        used += len(item.encode()) + separator_bytes
+        if used > budget:
+            return count
+    return len(items)
