@@ -38,6 +38,12 @@ def ratio_of(row: dict) -> str:
     return ""
 
 
+def verdict(row: dict) -> str:
+    if "ok" not in row:
+        return ""
+    return "ok" if row["ok"] else "**MISSED**"
+
+
 def fmt(value, unit: str) -> str:
     if value is None:
         return ""
@@ -50,8 +56,8 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="run only these bench modules")
     args = parser.parse_args()
     plan = QUICK if args.quick else FULL
-    print("| figure | value | target | baseline | ratio |")
-    print("|---|---|---|---|---|")
+    print("| figure | value | target | baseline | ratio | verdict |")
+    print("|---|---|---|---|---|---|")
     for name, kwargs in plan.items():
         if args.only and name not in args.only:
             continue
@@ -62,7 +68,7 @@ def main() -> None:
             if row.get("baseline_name"):
                 baseline_text = f"{baseline_text} ({row['baseline_name']})"
             print(f"| {row['name']} | {fmt(row['value'], row['unit'])} | {row.get('target') or ''} | {baseline_text} "
-                  f"| {ratio_of(row)} |", flush=True)
+                  f"| {ratio_of(row)} | {verdict(row)} |", flush=True)
 
 
 if __name__ == "__main__":

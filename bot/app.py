@@ -1,7 +1,8 @@
 """The Flask app factory: webhook endpoint, health check and the inbox workers.
 
 `create_app()` with no arguments reads the environment (gunicorn calls it once per worker
-process, after forking, so each worker runs its own inbox threads). Tests pass `services`,
+process, after forking). `leadsbot serve` processes events in the same process; in the
+Procfile, `web` only acknowledges and `worker` processes. Tests pass `services`,
 `webex` and `dispatch` and may keep the workers stopped.
 """
 from __future__ import annotations
@@ -46,6 +47,16 @@ def _default_dispatch() -> Dispatch:
     return dispatch
 
 
+def build_inbox(services: Services, webex: WebexClient | None, dispatch: Dispatch | None = None, *,
+                threads: int = 2, **options) -> Inbox | None:
+    """The workers that process recorded webhook events: in the web process, or in `leadsbot worker`."""
+    if webex is None:
+        log.error("WEBEX_ACCESS_TOKEN is not set: webhook events are recorded but not processed")
+        return None
+    conversation = Conversation(services, webex, dispatch or _default_dispatch())
+    return Inbox(services.db, conversation.handle_event, threads=threads, **options)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -56,20 +67,18 @@ def create_app(
     inbox_threads: int = 2,
     inbox_options: dict | None = None,
 ) -> Flask:
-    """Build the app; with `start_workers`, recorded events are processed in this process."""
+    """Build the app; with `start_workers`, recorded events are processed in this process too.
+
+    The Procfile's `web` passes `start_workers=False`: the web process only records and
+    acknowledges (fast, SPEC §8), and `leadsbot worker` processes.
+    """
     if settings is None:
         settings = services.settings if services is not None else Settings.from_env()
     if services is None:
         services = build_services(settings)
     if webex is None and settings.webex_access_token:
         webex = WebexClient.from_settings(settings)
-    inbox = None
-    if webex is not None:
-        conversation = Conversation(services, webex, dispatch or _default_dispatch())
-        inbox = Inbox(services.db, conversation.handle_event, threads=inbox_threads,
-                      **(inbox_options or {}))
-    else:
-        log.error("WEBEX_ACCESS_TOKEN is not set: webhook events are recorded but not processed")
+    inbox = build_inbox(services, webex, dispatch, threads=inbox_threads, **(inbox_options or {}))
 
     app = Flask("leadsbot")
     app.extensions["leadsbot"] = Runtime(services, webex, inbox)

@@ -109,14 +109,31 @@ def db_upgrade(settings: Settings) -> None:
 
 
 @main.command()
+@click.option("--threads", default=2, show_default=True, help="Threads processing webhook events.")
+@click.option("--nice", "niceness", default=10, show_default=True,
+              help="Lower this process's CPU priority by this much, so the web process acknowledges fast.")
 @click.pass_obj
-def worker(settings: Settings) -> None:
-    """Run the scheduler alone: sync with Webex, Ready notices and digests (Procfile `worker`)."""
-    from bot.scheduler import run_worker
+def worker(settings: Settings, threads: int, niceness: int) -> None:
+    """Process webhook events, sync with Webex, send Ready notices and digests (Procfile `worker`)."""
+    import os
 
+    from bot.app import build_inbox
+    from bot.scheduler import run_worker
+    from bot.webex_client import WebexClient
+
+    if niceness:
+        os.nice(niceness)
     with database_errors():
         services = build_services(settings)
-    run_worker(services)
+    webex = WebexClient.from_settings(settings) if settings.webex_access_token else None
+    inbox = build_inbox(services, webex, threads=threads, poll_seconds=0.25)
+    if inbox is not None:
+        inbox.start()
+    try:
+        run_worker(services, webex)
+    finally:
+        if inbox is not None:
+            inbox.stop()
 
 
 main.add_command(serve)

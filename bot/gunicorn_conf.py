@@ -1,7 +1,9 @@
 """gunicorn settings for the `web` process (Procfile): `gunicorn -c python:bot.gunicorn_conf ...`.
 
-The app is built in each worker after the fork (no preload), so every worker runs its own
-inbox threads; the database decides which worker processes which event.
+The app is built in each worker after the fork (no preload). The Procfile builds it with
+`start_workers=False`, so these processes only record and acknowledge webhooks; `leadsbot worker`
+processes them. Built with workers, each gunicorn worker runs its own inbox threads and the
+database decides which one processes which event.
 """
 import logging
 import os

@@ -88,6 +88,38 @@ def test_under_gunicorn_with_two_workers(db, fake_webex):
     assert fake_webex.bot_token not in output and SECRET not in output
 
 
+def test_procfile_web_only_acknowledges_and_the_worker_processes(db, fake_webex):
+    """The Procfile shape: gunicorn records and acknowledges; `leadsbot worker` answers, once."""
+    load_inventory_file(db, DEMO_INVENTORY, actor="test")
+    procfile = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
+    assert "create_app(start_workers=False)" in procfile["web"] and procfile["worker"] == "leadsbot worker"
+    port = free_port()
+    env = environment(db, fake_webex)
+    web = start([sys.executable, "-m", "gunicorn", "-c", "python:bot.gunicorn_conf", "--bind", f"127.0.0.1:{port}",
+                 "bot.app:create_app(start_workers=False)"], env, port)
+    room = fake_webex.add_room("ops", "direct")
+    worker = None
+    try:
+        url = f"http://127.0.0.1:{port}/webhooks/webex"
+        result = CliRunner().invoke(register, [url], env={"WEBEX_ACCESS_TOKEN": fake_webex.bot_token,
+                                                          "WEBEX_API_BASE_URL": fake_webex.base_url,
+                                                          "WEBEX_WEBHOOK_SECRET": SECRET})
+        assert result.exit_code == 0, result.output
+        message = fake_webex.user_message(OPERATOR, room, "leads")
+        [envelope] = fake_webex.envelopes("messages", delivery.message_data(message), message["personId"])
+        assert [fake_webex.deliver(envelope).status_code for _ in range(2)] == [202, 202]
+        assert not wait_until(lambda: fake_webex.bot_messages(room), timeout=1.5)  # nobody processes in web
+        worker = subprocess.Popen([sys.executable, "-m", "bot", "worker"], cwd=ROOT, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        assert wait_until(lambda: fake_webex.bot_messages(room))
+        assert not wait_until(lambda: len(fake_webex.bot_messages(room)) > 1, timeout=1.5)
+        assert "roma-cc" in fake_webex.bot_messages(room)[0]["markdown"]
+    finally:
+        if worker is not None:
+            stop(worker, signal.SIGINT)
+        stop(web, signal.SIGINT)
+
+
 def test_leadsbot_serve_with_its_scheduler_answers_and_stops_on_sigterm(db, fake_webex):
     load_inventory_file(db, DEMO_INVENTORY, actor="test")
     notices = fake_webex.add_room("notices", "group")
