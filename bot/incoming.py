@@ -85,7 +85,16 @@ class Conversation:
             log.warning("could not read attachment details: %s", describe(exc))
             name, size = "attachment", None
         limit = self.services.settings.max_file_bytes
-        return Attachment(name=name, size=size, fetch=lambda: self.webex.download(url, limit))
+
+        def fetch() -> bytes:
+            try:
+                return self.webex.download(url, limit)
+            except (ApiError, OSError) as exc:  # retries are spent: tell the operator, not just the log
+                log.warning("attachment download failed: %s", describe(exc))
+                raise UserError(f"I couldn't download `{name}` from Webex ({describe(exc)}), even after "
+                                "retrying. Nothing was stored: please send it again.") from None
+
+        return Attachment(name=name, size=size, fetch=fetch)
 
     # cards -----------------------------------------------------------------------------------
     def handle_action(self, data: dict) -> None:

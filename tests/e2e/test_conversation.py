@@ -158,3 +158,17 @@ def test_an_attachment_over_the_limit_is_refused_before_download(make_live):
     assert not [r for r in live.fake.requests if r.method == "GET" and "/contents/" in r.path]
     with live.db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Upload)) == 0
+
+
+def test_a_download_that_keeps_failing_is_reported_to_the_operator(live):
+    room = live.fake.add_room("ops", "direct")
+    message = live.fake.user_message(OPERATOR, room, IMPORT,
+                                     files=[("numbers.csv", numbers_csv(["+390212345700"]), "text/csv")])
+    live.fake.fail_next("GET", "/contents/", 503, times=100)
+    assert [r.status_code for r in live.fake.deliver_message(message)] == [202]
+    assert live.wait_processed(message["id"]) == "done"
+    [reply] = live.fake.bot_messages(room)
+    assert "couldn't download `numbers.csv` from Webex (HTTP 503" in reply["markdown"]
+    assert "Nothing was stored" in reply["markdown"]
+    with live.db.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Upload)) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from webexpythonsdk.exceptions import ApiError
 from flask import Flask, Response
 from werkzeug.serving import make_server
 
@@ -79,3 +80,19 @@ def test_a_streamed_file_without_length_is_cut_at_the_limit():
         server.shutdown()
         server.server_close()
     assert len(sent) < 100  # reading stopped early instead of taking all 6.5 MB
+
+
+def test_server_errors_while_downloading_are_retried(fake_webex):
+    url = attached(fake_webex, b"Number\n+390212345678\n")
+    fake_webex.fail_next("GET", "/contents/", 502, times=2)
+    assert fast_client(fake_webex).download(url, max_bytes=1000) == b"Number\n+390212345678\n"
+    assert sum(1 for r in fake_webex.requests if r.method == "GET" and "/contents/" in r.path) == 3
+
+
+def test_a_download_that_keeps_failing_is_given_up_on(fake_webex):
+    url = attached(fake_webex, b"Number\n+390212345678\n")
+    fake_webex.fail_next("GET", "/contents/", 503, times=100)
+    with pytest.raises(ApiError):
+        fast_client(fake_webex).download(url, max_bytes=1000)
+    attempts = sum(1 for r in fake_webex.requests if r.method == "GET" and "/contents/" in r.path)
+    assert 1 < attempts < 100, attempts
