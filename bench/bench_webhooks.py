@@ -265,8 +265,19 @@ def outcome_rows(prefix: str, counts: dict, drained: float) -> list[dict]:
     ]
 
 
+WARM_UP = 40
+
+
 def steady(label: str, db: Database, fake: FakeWebex, url: str, folder: Path, rate: int, seconds: int) -> list[dict]:
-    """wrk at `rate` requests/s of distinct events for `seconds`; latency, then processing."""
+    """wrk at `rate` requests/s of distinct events for `seconds`; latency, then processing.
+
+    A few deliveries first warm the gunicorn workers up (imports, database connections), so a
+    short run measures the steady state rather than each worker's first request.
+    """
+    warm_up = user_messages(fake, WARM_UP, "warm-up")
+    for message in warm_up:
+        post(fake, envelope_of(fake, message))
+    drain(db, {m["id"] for m in warm_up}, timeout=60)
     messages = user_messages(fake, int(rate * seconds * 1.25) + 10 * WRK_THREADS, "steady")
     events = folder / "events.lua"
     write_events(events, fake, messages)
