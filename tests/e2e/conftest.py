@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -27,22 +27,13 @@ from store.db import Database
 from store.models import WebhookEvent
 from tests.fakewebex.fixtures import fake_webex  # noqa: F401 - the fixture
 from tests.fakewebex.server import FakeWebex
+from tests.waiting import wait_until  # noqa: F401  (re-exported for the tests here)
 
 SECRET = "e2e-webhook-secret"
 ADMIN = "ops@acme.example"
 OPERATOR = "eve@acme.example"
 STRANGER = "mallory@elsewhere.example"
 FINISHED = ("done", "failed")
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
-    """Poll until `predicate` holds (the inbox works in the background); no timing asserted."""
-    pause = threading.Event()
-    for _ in range(int(timeout / 0.02)):
-        if predicate():
-            return True
-        pause.wait(0.02)
-    return predicate()
 
 
 class Sleeps(list):

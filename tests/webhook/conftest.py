@@ -16,6 +16,7 @@ import pytest
 from bot.app import create_app, runtime_of
 from handlers.base import Reply, Request, Services
 from provisioning.settings import Settings
+from tests.waiting import wait_until  # noqa: F401  (re-exported for the tests here)
 
 SECRET = "test-webhook-secret"
 BOT_ID = "BOT-PERSON-ID"
@@ -120,13 +121,3 @@ def drain(app) -> int:
     while inbox.run_once():
         count += 1
     return count
-
-
-def wait_until(predicate, timeout: float = 10.0) -> bool:
-    """Poll `predicate` until true or `timeout` passes (background work has no other signal)."""
-    stop = threading.Event()
-    for _ in range(int(timeout / 0.02)):
-        if predicate():
-            return True
-        stop.wait(0.02)
-    return predicate()
