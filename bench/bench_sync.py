@@ -6,36 +6,29 @@ lease expires. A 429 with Retry-After is injected in the second half. Counts the
 requests that reached Webex (target ⌈N / batch⌉ = 200 at batch 500) and checks that no
 number was posted twice and that the Ready notice is queued once.
 
-    python bench/bench_sync.py [--numbers 100000] [--batch 500] [--no-postgres]
+    python -m bench.bench_sync [--numbers 100000] [--batch 500] [--no-postgres]
 """
 from __future__ import annotations
 
 import argparse
 import math
-import os
-import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from sqlalchemy import func, select
 
-from sqlalchemy import func, select  # noqa: E402
-from webexpythonsdk import WebexAPI  # noqa: E402
+from bot.telephony import WebexNumbersApi
+from provisioning.settings import Settings
+from provisioning.sync.engine import SyncEngine
+from store.db import connect
+from store.models import Number, OutboxMessage, utcnow
+from tests.support.databases import postgres_database
+from tests.support.factories import e164s, seed
+from tests.support.fakewebex import FakeWebex
+from tests.support.live import numbers_adapter
 
-from bot.telephony import WebexNumbersApi  # noqa: E402
-from provisioning.settings import Settings  # noqa: E402
-from provisioning.sync import SyncEngine  # noqa: E402
-from store.db import connect  # noqa: E402
-from store.models import Number, OutboxMessage, utcnow  # noqa: E402
-from tests.fakewebex import FakeWebex  # noqa: E402
-from tests.sync.factories import e164s, seed  # noqa: E402
-
-PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 ORG, LOC = "ORG-BENCH", "LOC-BENCH"
 ADD_PATH = r"/v1/telephony/config/locations/[^/]+/numbers$"
 LEASE = timedelta(seconds=2)
@@ -81,8 +74,7 @@ class Scripted:
 
 
 def adapter(fake: FakeWebex) -> WebexNumbersApi:
-    sdk = WebexAPI(access_token=fake.bot_token, base_url=fake.base_url, wait_on_rate_limit=False)
-    return WebexNumbersApi(sdk, page_size=2000)
+    return numbers_adapter(fake, page_size=2000)
 
 
 def drive(db, api, settings: Settings, worker: str) -> tuple[float, float]:
@@ -148,30 +140,14 @@ def run_database(label: str, url: str, numbers: int, batch: int) -> list[dict]:
     ]
 
 
-def postgres_database():
-    import psycopg
-
-    admin = psycopg.connect(PG_ADMIN_URL, autocommit=True)
-    name = f"leadsbot_bench_{uuid.uuid4().hex[:8]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name, drop
-
 
 def run(numbers: int = 100_000, batch: int = 500, postgres: bool = True) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         rows += run_database("SQLite", f"sqlite:///{folder}/sync.db", numbers, batch)
     if postgres:
-        url, drop = postgres_database()
-        try:
+        with postgres_database("leadsbot_bench") as url:
             rows += run_database("PostgreSQL", url, numbers, batch)
-        finally:
-            drop()
     return rows
 
 

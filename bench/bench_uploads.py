@@ -5,7 +5,7 @@ Preview = parse the CSV + validate + duplicate check against a store that alread
 baseline stores the same numbers the naive way, one ORM object per number. A 1,000,000-row
 preview runs in a child process whose peak RSS is read from the kernel.
 
-    python bench/bench_uploads.py [--rows 100000] [--big-rows 1000000] [--no-postgres]
+    python -m bench.bench_uploads [--rows 100000] [--big-rows 1000000] [--no-postgres]
 """
 from __future__ import annotations
 
@@ -13,31 +13,31 @@ import argparse
 import csv
 import io
 import json
-import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import phonenumbers
-from sqlalchemy import select, text
+from sqlalchemy import select
 
-from provisioning.directory import resolve_actor, switch_tenant
+from provisioning.access import switch_tenant
+from provisioning.directory import Actor, resolve_actor
+from provisioning.files.reader import read_rows
 from provisioning.inventory import DEMO_INVENTORY, load_inventory_file
+from provisioning.numbers.validation import RawEntry
 from provisioning.settings import Settings
-from provisioning.spreadsheets import read_rows
-from provisioning.upload_options import UploadOptions
-from provisioning.uploads import preview, submit
-from provisioning.validation import RawEntry
-from store.db import Database, connect, make_engine, upgrade
+from provisioning.uploads.options import UploadOptions
+from provisioning.uploads.previews import preview
+from provisioning.uploads.submission import submit
+from store.db import Database, connect
 from store.models import Number, StagedNumber, Upload
+from tests.support.databases import postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
-PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 OPERATOR = "ops@acme.example"
 OPTIONS = UploadOptions("CC-Default", "PSTN-Milan", "contact-center", "", "bench")
 
@@ -58,22 +58,23 @@ def csv_of(count: int, first: int = 220_000_000) -> bytes:
 def prepared(url: str) -> Database:
     db = connect(url, auto_upgrade=True)
     load_inventory_file(db, DEMO_INVENTORY, actor="bench")
-    with db.sessions.begin() as session:
-        switch_tenant(session, OPERATOR, "Acme SP")
+    switch_tenant(db, OPERATOR, "Acme SP", "bench-room")
     return db
 
 
+def operator(db: Database) -> Actor:
+    with db.sessions() as session:
+        return resolve_actor(session, OPERATOR)
+
+
 def preview_csv(db: Database, data: bytes, service: str, settings: Settings):
-    with db.sessions.begin() as session:
-        actor = resolve_actor(session, OPERATOR)
-        rows = read_rows(data, "bench.csv", max_rows=settings.max_rows, max_bytes=settings.max_file_bytes)
-        entries = (RawEntry(r.line, r.number, r.range_end) for r in rows)
-        return preview(session, actor, "bench-room", service, OPTIONS, entries, settings, source="file")
+    rows = read_rows(data, "bench.csv", max_rows=settings.max_rows, max_bytes=settings.max_file_bytes)
+    entries = (RawEntry(r.line, r.number, r.range_end) for r in rows)
+    return preview(db, operator(db), "bench-room", service, OPTIONS, entries, settings, source="file")
 
 
 def submit_upload(db: Database, upload_id: int):
-    with db.sessions.begin() as session:
-        return submit(session, resolve_actor(session, OPERATOR), "bench-room", upload_id)
+    return submit(db, operator(db), "bench-room", upload_id)
 
 
 def timed(fn, *args):
@@ -139,21 +140,6 @@ def run_database(label: str, url: str, rows: int) -> list[dict]:
     ]
 
 
-def postgres_database() -> tuple[str, callable]:
-    import psycopg
-
-    admin = psycopg.connect(PG_ADMIN_URL, autocommit=True)
-    name = f"leadsbot_bench_{uuid.uuid4().hex[:8]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-
-    def drop() -> None:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-    return url, drop
-
-
 def peak_rss_kb() -> int:
     """This process's own peak RSS (VmHWM). Not ru_maxrss: Linux carries that over from the parent
     through fork and exec, so a child of a big benchmark process would report the parent's peak."""
@@ -174,8 +160,8 @@ def big_preview_child(rows: int) -> None:
 
 
 def run_big(rows: int) -> list[dict]:
-    output = subprocess.run([sys.executable, __file__, "--child-big", str(rows)], capture_output=True, text=True,
-                            check=True, cwd=ROOT).stdout
+    output = subprocess.run([sys.executable, "-m", "bench.bench_uploads", "--child-big", str(rows)],
+                            capture_output=True, text=True, check=True, cwd=ROOT).stdout
     result = json.loads(output.strip().splitlines()[-1])
     assert result["valid"] == rows
     return [
@@ -191,16 +177,8 @@ def run(rows: int = 100_000, big_rows: int = 1_000_000, postgres: bool = True) -
     with tempfile.TemporaryDirectory() as folder:
         results += run_database("SQLite", f"sqlite:///{folder}/bench.db", rows)
     if postgres:
-        url, drop = postgres_database()
-        try:
-            engine = make_engine(url)
-            upgrade(engine)
-            with engine.begin() as conn:
-                conn.execute(text("SELECT 1"))
-            engine.dispose()
+        with postgres_database("leadsbot_bench") as url:
             results += run_database("PostgreSQL", url, rows)
-        finally:
-            drop()
     if big_rows:
         results += run_big(big_rows)
     return results

@@ -10,7 +10,7 @@ deliveries of distinct messages (each wrk thread its own slice), paced with `del
 target rate, and prints the latency percentiles. The burst posts deliveries from a thread pool as
 fast as it can, a tenth of them redeliveries of the same `data.id`.
 
-    python bench/bench_webhooks.py [--rate 200] [--seconds 10] [--burst 2000] [--no-postgres] [--no-sqlite]
+    python -m bench.bench_webhooks [--rate 200] [--seconds 10] [--burst 2000] [--no-postgres] [--no-sqlite]
 """
 from __future__ import annotations
 
@@ -24,27 +24,30 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from sqlalchemy import select
 
-from sqlalchemy import select  # noqa: E402
+from bot.webhooks_admin import register_webhooks
+from provisioning.inventory import DEMO_INVENTORY
+from store.db import Database, connect
+from store.models import WebhookEvent
+from tests.support.databases import postgres_database
+from tests.support.fakewebex import FakeWebex, delivery
+from tests.support.live import OPERATOR, fast_client, wait_until
+from tests.support.processes import (
+    ROOT,
+    SECRET,
+    environment,
+    free_port,
+    gunicorn_command,
+    healthy,
+)
 
-from bot.webhooks_admin import register_webhooks  # noqa: E402
-from store.db import Database, connect  # noqa: E402
-from store.models import WebhookEvent  # noqa: E402
-from tests.e2e.conftest import OPERATOR, SECRET, fast_client, wait_until  # noqa: E402
-from tests.e2e.test_processes import environment, free_port, healthy  # noqa: E402
-from tests.fakewebex import FakeWebex, delivery  # noqa: E402
-
-PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-DEMO_INVENTORY = ROOT / "provisioning" / "data" / "demo.yaml"
 COMMANDS = ("help", "leads")
 WRK_THREADS = 2  # one per core
 WRK_CONNECTIONS = 20  # the pacing is per thread; spare connections keep a slow answer from lowering the rate
@@ -131,21 +134,6 @@ def ensure_wrk() -> str:
     return shutil.which("wrk") or "wrk"
 
 
-@contextmanager
-def postgres_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for this run, dropped at the end."""
-    import psycopg
-
-    admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=10)
-    name = f"leadsbot_bench_{uuid.uuid4().hex[:8]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-
 def prepare(url: str) -> Database:
     """Schema and the demo inventory, through the CLI as an operator would."""
     env = {**os.environ, "DATABASE_URL": url}
@@ -170,8 +158,7 @@ def procfile(db: Database, fake: FakeWebex, log: Path) -> Iterator[str]:
     """The Procfile's `web` (gunicorn, acknowledging only) and `worker` on 127.0.0.1; both stopped at the end."""
     port = free_port()
     env = {**environment(db, fake), "PORT": str(port)}
-    web = [sys.executable, "-m", "gunicorn", "-c", "python:bot.gunicorn_conf",
-           "--bind", f"127.0.0.1:{port}", "bot.app:create_app(start_workers=False)"]
+    web = gunicorn_command(port, "bot.app:create_app(start_workers=False)")
     worker = [sys.executable, "-m", "bot", "worker"]
     processes = []
     with log.open("ab") as output:
@@ -193,16 +180,12 @@ def user_messages(fake: FakeWebex, count: int, tag: str) -> list[dict]:
             for n in range(count)]
 
 
-def envelope_of(fake: FakeWebex, message: dict) -> dict:
-    [envelope] = fake.envelopes("messages", delivery.message_data(message), message["personId"])
-    return envelope
-
 
 def write_events(path: Path, fake: FakeWebex, messages: list[dict]) -> None:
     """The signed deliveries as a Lua table of {raw body, X-Spark-Signature}."""
     lines = ["return {"]
     for message in messages:
-        body = delivery.encode(envelope_of(fake, message)).decode()
+        body = delivery.encode(fake.message_envelope(message)).decode()
         assert "]==]" not in body
         lines.append(f'{{[==[{body}]==], "{delivery.sign(body.encode(), SECRET)}"}},')
     lines.append("}")
@@ -276,7 +259,7 @@ def steady(label: str, db: Database, fake: FakeWebex, url: str, folder: Path, ra
     """
     warm_up = user_messages(fake, WARM_UP, "warm-up")
     for message in warm_up:
-        post(fake, envelope_of(fake, message))
+        post(fake, fake.message_envelope(message))
     drain(db, {m["id"] for m in warm_up}, timeout=60)
     messages = user_messages(fake, int(rate * seconds * 1.25) + 10 * WRK_THREADS, "steady")
     events = folder / "events.lua"
@@ -316,7 +299,7 @@ def burst(label: str, db: Database, fake: FakeWebex, count: int) -> list[dict]:
     """`count` deliveries at once, a tenth of them redeliveries of an event also in the burst."""
     redelivered = count // 10
     messages = user_messages(fake, count - redelivered, "burst")
-    envelopes = [envelope_of(fake, m) for m in messages]
+    envelopes = [fake.message_envelope(m) for m in messages]
     deliveries = envelopes + random.Random(6).sample(envelopes, redelivered)
     random.Random(2000).shuffle(deliveries)
     start = time.perf_counter()
@@ -346,7 +329,7 @@ def run_database(label: str, url: str, rate: int, seconds: int, burst_size: int,
         db = prepare(url)
         stack.callback(db.dispose)
         webhook_url = stack.enter_context(procfile(db, fake, folder / f"procfile-{label}.log"))
-        register_webhooks(fast_client(fake).sdk, webhook_url, SECRET)
+        register_webhooks(fast_client(fake), webhook_url, SECRET)
         rows = steady(label, db, fake, webhook_url, folder, rate, seconds) if seconds else []
         if burst_size:
             rows += burst(label, db, fake, burst_size)
@@ -362,7 +345,7 @@ def run(rate: int = 200, seconds: int = 10, burst: int = 2000, postgres: bool = 
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         if postgres:
-            with postgres_database() as url:
+            with postgres_database("leadsbot_bench", migrate=False) as url:
                 rows += run_database("PostgreSQL", url, rate, seconds, burst, folder)
         if sqlite:
             rows += run_database("SQLite", f"sqlite:///{folder}/webhooks.db", rate, seconds, burst, folder)

@@ -1,7 +1,9 @@
 """All of SPEC §8 in one run: each figure, its target, and the naive baseline measured alongside.
 
-    python bench/run.py            # full sizes (about a few minutes on 2 cores)
-    python bench/run.py --quick    # small sizes, to check the benchmarks themselves run
+    python -m bench.run            # full sizes (about a few minutes on 2 cores)
+    python -m bench.run --quick    # small sizes, to check the benchmarks themselves run
+
+Run from the repository root: the benchmarks share the tests' helpers (`tests.support`).
 
 Prints a Markdown table. Performance is checked here, never by timed tests.
 """
@@ -9,12 +11,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
 FULL = {
     "bench_validation": {"n": 200_000},
@@ -61,7 +57,7 @@ def main() -> None:
     for name, kwargs in plan.items():
         if args.only and name not in args.only:
             continue
-        module = importlib.import_module(name)
+        module = importlib.import_module(f"bench.{name}")
         for row in module.run(**kwargs):
             baseline = row.get("baseline")
             baseline_text = fmt(baseline, row["unit"]) if isinstance(baseline, (int, float)) else (baseline or "")

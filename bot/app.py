@@ -2,8 +2,8 @@
 
 `create_app()` with no arguments reads the environment (gunicorn calls it once per worker
 process, after forking). `leadsbot serve` processes events in the same process; in the
-Procfile, `web` only acknowledges and `worker` processes. Tests pass `services`,
-`webex` and `dispatch` and may keep the workers stopped.
+Procfile, `web` only acknowledges and `worker` processes. Tests pass a `wiring` (and may
+stand in a `dispatch`) and may keep the workers stopped.
 """
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from flask import Flask, current_app, jsonify
 
 from bot import webhook
-from bot.bootstrap import build_services
+from bot.bootstrap import Wiring, build_wiring
 from bot.events import Inbox
 from bot.incoming import Conversation, Dispatch
-from bot.webex_client import WebexClient
-from handlers.base import Services
+from provisioning.services import Services
 from provisioning.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,9 +26,12 @@ log = logging.getLogger(__name__)
 class Runtime:
     """What the views and workers of one app share (kept in `app.extensions["leadsbot"]`)."""
 
-    services: Services
-    webex: WebexClient | None
+    wiring: Wiring
     inbox: Inbox | None
+
+    @property
+    def services(self) -> Services:
+        return self.wiring.services
 
     def wake(self) -> None:
         if self.inbox is not None:
@@ -47,21 +49,19 @@ def _default_dispatch() -> Dispatch:
     return dispatch
 
 
-def build_inbox(services: Services, webex: WebexClient | None, dispatch: Dispatch | None = None, *,
-                threads: int = 2, **options) -> Inbox | None:
+def build_inbox(wiring: Wiring, dispatch: Dispatch | None = None, *, threads: int = 2, **options) -> Inbox | None:
     """The workers that process recorded webhook events: in the web process, or in `leadsbot worker`."""
-    if webex is None:
+    if wiring.webex is None:
         log.error("WEBEX_ACCESS_TOKEN is not set: webhook events are recorded but not processed")
         return None
-    conversation = Conversation(services, webex, dispatch or _default_dispatch())
-    return Inbox(services.db, conversation.handle_event, threads=threads, **options)
+    conversation = Conversation(wiring.services, wiring.webex, dispatch or _default_dispatch())
+    return Inbox(wiring.services.db, conversation.handle_event, threads=threads, **options)
 
 
 def create_app(
     settings: Settings | None = None,
     *,
-    services: Services | None = None,
-    webex: WebexClient | None = None,
+    wiring: Wiring | None = None,
     start_workers: bool = True,
     dispatch: Dispatch | None = None,
     inbox_threads: int = 2,
@@ -72,16 +72,12 @@ def create_app(
     The Procfile's `web` passes `start_workers=False`: the web process only records and
     acknowledges (fast, SPEC §8), and `leadsbot worker` processes.
     """
-    if settings is None:
-        settings = services.settings if services is not None else Settings.from_env()
-    if services is None:
-        services = build_services(settings)
-    if webex is None and settings.webex_access_token:
-        webex = WebexClient.from_settings(settings)
-    inbox = build_inbox(services, webex, dispatch, threads=inbox_threads, **(inbox_options or {}))
+    if wiring is None:
+        wiring = build_wiring(settings)
+    inbox = build_inbox(wiring, dispatch, threads=inbox_threads, **(inbox_options or {}))
 
     app = Flask("leadsbot")
-    app.extensions["leadsbot"] = Runtime(services, webex, inbox)
+    app.extensions["leadsbot"] = Runtime(wiring, inbox)
     app.register_blueprint(webhook.bp)
     app.add_url_rule("/healthz", "healthz", healthz)
     if start_workers and inbox is not None:
@@ -103,4 +99,3 @@ def healthz():
 
 def runtime_of(app: Flask) -> Runtime:
     return app.extensions["leadsbot"]
-

@@ -1,17 +1,61 @@
-"""The one place that wires settings, the database and outside APIs together."""
+"""The one place that wires settings, the database and the outside APIs together.
+
+Every entry point (`leadsbot serve`, `worker`, `shell`, the gunicorn app) builds its `Wiring`
+here, once per process, and hands the pieces to whoever needs them.
+"""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
-from handlers.base import Services
+from bot.telephony import WebexNumbersApi
+from bot.tokens import StaticToken
+from bot.webex_client import WebexClient
+from provisioning.services import Services
 from provisioning.settings import Settings
 from store.db import connect
+
+
+@dataclass
+class Wiring:
+    """What one process talks to: the domain's services, Webex messaging, customers' numbers."""
+
+    services: Services
+    webex: WebexClient | None         # the bot's messaging; None without WEBEX_ACCESS_TOKEN
+    numbers_api: WebexNumbersApi | None  # customers' Webex Calling numbers; None when not configured
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
 
 
 def build_services(settings: Settings | None = None, *, auto_upgrade: bool | None = None) -> Services:
     """Services for the CLI, the web app and the worker; SQLite is created and migrated on first use."""
     settings = settings or Settings.from_env()
     return Services(db=connect(settings.database_url or None, auto_upgrade=auto_upgrade), settings=settings)
+
+
+def build_webex(settings: Settings) -> WebexClient | None:
+    """The bot's Webex client, or None when no bot token is configured."""
+    if not settings.webex_access_token:
+        return None
+    return WebexClient(settings.webex_access_token, settings.webex_api_base_url)
+
+
+def build_numbers_api(settings: Settings) -> WebexNumbersApi | None:
+    """The adapter to customers' Webex Calling numbers, or None when there is no token to call it with."""
+    if not settings.webex_access_token:
+        return None
+    return WebexNumbersApi(settings.webex_api_base_url, StaticToken(settings.webex_access_token))
+
+
+def build_wiring(settings: Settings | None = None, *, services: Services | None = None,
+                 auto_upgrade: bool | None = None) -> Wiring:
+    """Everything a process needs, built from `settings` (the environment when None)."""
+    if services is None:
+        services = build_services(settings, auto_upgrade=auto_upgrade)
+    settings = services.settings
+    return Wiring(services, build_webex(settings), build_numbers_api(settings))
 
 
 def configure_logging(level: str) -> None:

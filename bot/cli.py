@@ -8,12 +8,13 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import OperationalError
 
-from bot.bootstrap import build_services, configure_logging
+from bot.bootstrap import build_services, build_wiring, configure_logging
 from bot.cli_webex import serve, webhooks
 from provisioning.errors import UserError
 from provisioning.settings import Settings
 
 DEMO_OPERATOR = "ops@acme.example"
+DEMO_TENANT = "Acme SP"
 
 
 @contextmanager
@@ -24,7 +25,6 @@ def database_errors():
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
         raise click.ClickException(f"can't reach the database ({reason}). Check DATABASE_URL.") from None
-DEMO_TENANT = "Acme SP"
 
 
 @click.group()
@@ -61,14 +61,16 @@ def shell(settings: Settings, email: str | None, demo: bool, files_dir: Path) ->
 
 def _load_demo(services, email: str) -> None:
     """The sample inventory, and the demo operator placed in its first tenant so the first command just works."""
-    from provisioning.directory import find_operator, switch_tenant
+    from bot.shell import shell_room
+    from provisioning.access import switch_tenant, tenants_of
     from provisioning.inventory import DEMO_INVENTORY, load_inventory_file
 
     load_inventory_file(services.db, DEMO_INVENTORY, actor="shell --demo")
-    with services.db.sessions.begin() as session:
-        operator = find_operator(session, email)
-        if operator is not None and operator.current_tenant_id is None:
-            switch_tenant(session, email, DEMO_TENANT)
+    try:
+        if not any(tenant.current for tenant in tenants_of(services.db, email)):
+            switch_tenant(services.db, email, DEMO_TENANT, shell_room(email))
+    except UserError:  # not an operator of the demo tenant: the shell says what they can do
+        pass
 
 
 @main.group()
@@ -119,18 +121,16 @@ def worker(settings: Settings, threads: int, niceness: int) -> None:
 
     from bot.app import build_inbox
     from bot.scheduler import run_worker
-    from bot.webex_client import WebexClient
 
     if niceness:
         os.nice(niceness)
     with database_errors():
-        services = build_services(settings)
-    webex = WebexClient.from_settings(settings) if settings.webex_access_token else None
-    inbox = build_inbox(services, webex, threads=threads, poll_seconds=0.25)
+        wiring = build_wiring(settings)
+    inbox = build_inbox(wiring, threads=threads, poll_seconds=0.25)
     if inbox is not None:
         inbox.start()
     try:
-        run_worker(services, webex)
+        run_worker(wiring)
     finally:
         if inbox is not None:
             inbox.stop()

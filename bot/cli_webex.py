@@ -5,11 +5,10 @@ import os
 import signal
 
 import click
-from webexpythonsdk import WebexAPI
 from webexpythonsdk.exceptions import ApiError
 from werkzeug.serving import make_server
 
-from bot.bootstrap import configure_logging
+from bot.bootstrap import build_webex, configure_logging
 from bot.retry import describe
 from provisioning.settings import Settings
 
@@ -55,7 +54,7 @@ def serve(ctx: click.Context, host: str, port: int | None, no_scheduler: bool) -
     if not no_scheduler:
         from bot.scheduler import start_scheduler
 
-        scheduler = start_scheduler(runtime.services, runtime.webex)
+        scheduler = start_scheduler(runtime.wiring)
     server = make_server(host, resolve_port(port), app, threaded=True)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     click.echo(f"leadsbot listening on http://{host}:{server.server_port} "
@@ -99,9 +98,8 @@ def register(ctx: click.Context, url: str) -> None:
         click.echo("warning: Webex delivers webhooks in clear text to an http:// URL", err=True)
     if not url.rstrip("/").endswith(WEBHOOK_PATH):
         click.echo(f"warning: the bot listens on {WEBHOOK_PATH}; is the URL complete?", err=True)
-    api = WebexAPI(access_token=settings.webex_access_token, base_url=settings.webex_api_base_url)
     try:
-        ids = register_webhooks(api, url, settings.webex_webhook_secret)
+        ids = register_webhooks(build_webex(settings), url, settings.webex_webhook_secret)
     except ApiError as exc:
         raise click.ClickException(f"Webex refused: {describe(exc)}") from None
     click.echo(f"webhooks active at {url}: {', '.join(ids)}")

@@ -1,36 +1,35 @@
 """The durable webhook inbox: record before acknowledging, process in background threads.
 
 A delivery is a `WebhookEvent` row keyed by Webex's `data.id`, so a redelivery is a no-op
-insert. Worker threads claim one due row at a time with a lease (one UPDATE whose
-sub-select uses `FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite serialises writers, so
-the same statement is atomic there). Leases are renewed while work runs and expire when a
-process dies, so an event acknowledged but never finished is picked up again on restart.
+insert. Worker threads claim one due row at a time with a lease (`store.leases`), renewed
+while work runs; a process that dies lets its leases expire, so an event acknowledged but
+never finished is picked up again on restart.
 """
 from __future__ import annotations
 
 import json
 import logging
-import os
-import random
-import socket
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.retry import describe, is_transient
+from provisioning.backoff import Backoff
+from store import leases
 from store.db import Database
+from store.leases import LeaseLost
 from store.models import WebhookEvent, utcnow
 
 log = logging.getLogger(__name__)
 
 KEEP_DONE_EVENTS = timedelta(days=7)  # far longer than Webex ever redelivers
+RETRY_CAP_SECONDS = 900
 
 
 class PermanentError(Exception):
@@ -61,25 +60,17 @@ def record_event(db: Database, event_id: str, resource: str, event: str, payload
         return conn.execute(statement).first() is not None
 
 
-def _due(now: datetime):
-    return or_(
-        and_(WebhookEvent.state == "pending", WebhookEvent.next_run_at <= now),
-        and_(WebhookEvent.state == "processing", WebhookEvent.locked_until < now),
-    )
+EVENTS = leases.WorkQueue(WebhookEvent, WebhookEvent.state == "pending",
+                         (WebhookEvent.received_at, WebhookEvent.id))
 
 
 def claim(db: Database, worker: str, lease: timedelta) -> ClaimedEvent | None:
-    """Lease the oldest due event (pending, or processing with an expired lease)."""
-    now = utcnow()
-    oldest = (select(WebhookEvent.id).where(_due(now)).order_by(WebhookEvent.received_at, WebhookEvent.id)
-              .limit(1).with_for_update(skip_locked=True).scalar_subquery())
-    statement = (update(WebhookEvent).where(WebhookEvent.id == oldest, _due(now))
-                 .values(state="processing", locked_by=worker, locked_until=now + lease,
-                         attempts=WebhookEvent.attempts + 1)
-                 .returning(WebhookEvent.id, WebhookEvent.payload, WebhookEvent.attempts))
+    """Lease the oldest due event to `worker`, counting the attempt."""
     with db.engine.begin() as conn:
-        row = conn.execute(statement).first()
-    return ClaimedEvent(*row) if row else None
+        rows = leases.claim(conn, EVENTS, worker, utcnow(), lease,
+                            returning=(WebhookEvent.payload, WebhookEvent.attempts),
+                            values={"attempts": WebhookEvent.attempts + 1})
+    return ClaimedEvent(*rows[0]) if rows else None
 
 
 def finish(db: Database, event: ClaimedEvent, worker: str, *, error: str | None = None,
@@ -91,12 +82,11 @@ def finish(db: Database, event: ClaimedEvent, worker: str, *, error: str | None 
         values = {"state": "failed", "processed_at": utcnow(), "error": error[:2000]}
     else:
         values = {"state": "pending", "next_run_at": retry_at, "error": error[:2000]}
-    statement = (update(WebhookEvent)
-                 .where(WebhookEvent.id == event.id, WebhookEvent.locked_by == worker)
-                 .values(locked_by=None, locked_until=None, **values))
-    with db.engine.begin() as conn:
-        if conn.execute(statement).rowcount != 1:
-            log.warning("event %s: lease lost before it was marked %s", event.id, values["state"])
+    try:
+        with db.engine.begin() as conn:
+            leases.release(conn, EVENTS, event.id, worker, **values)
+    except LeaseLost:
+        log.warning("event %s: lease lost before it was marked %s", event.id, values["state"])
 
 
 def prune(db: Database, older_than: timedelta = KEEP_DONE_EVENTS) -> int:
@@ -119,8 +109,8 @@ class Inbox:
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_seconds = poll_seconds
         self.max_attempts = max_attempts
-        self.retry_base_seconds = retry_base_seconds
-        self.prefix = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.backoff = Backoff(base=retry_base_seconds, cap=RETRY_CAP_SECONDS)
+        self.prefix = leases.worker_id("inbox")
         self._stop = threading.Event()
         self._wakeups = threading.Semaphore(0)
         self._held: dict[str, str] = {}  # event id -> worker name, for lease renewal
@@ -188,7 +178,7 @@ class Inbox:
                 log.error("event %s failed after %d attempts: %s", event.id, event.attempts, reason)
                 finish(self.db, event, worker, error=reason)
             else:
-                delay = self.retry_base_seconds * 2 ** (event.attempts - 1) * random.uniform(1, 1.5)
+                delay = self.backoff.delay(event.attempts)
                 log.warning("event %s failed (%s); retry in %.0fs", event.id, reason, delay)
                 finish(self.db, event, worker, error=reason, retry_at=utcnow() + timedelta(seconds=delay))
         else:
@@ -214,14 +204,17 @@ class Inbox:
                 held = dict(self._held)
             try:
                 for event_id, worker in held.items():
-                    statement = (update(WebhookEvent)
-                                 .where(WebhookEvent.id == event_id, WebhookEvent.locked_by == worker)
-                                 .values(locked_until=utcnow() + self.lease))
-                    with self.db.engine.begin() as conn:
-                        conn.execute(statement)
+                    self._renew(event_id, worker)
                 since_prune += beat
                 if since_prune >= 3600:
                     since_prune = 0
                     prune(self.db)
             except Exception as exc:
                 log.warning("inbox lease renewal failed: %s", type(exc).__name__)
+
+    def _renew(self, event_id: str, worker: str) -> None:
+        try:
+            with self.db.engine.begin() as conn:
+                leases.renew(conn, EVENTS, event_id, worker, utcnow(), self.lease)
+        except LeaseLost:  # finished meanwhile (or taken over: `finish` will say so)
+            log.debug("event %s: nothing to renew", event_id)

@@ -1,76 +1,59 @@
-"""Send what the sync engine owes spaces (Ready notices, digests): each row once.
+"""Send what the domain owes spaces (Ready notices, digests): each outbox row once.
 
-Rows are claimed by pushing `next_run_at` past the lease with a compare-and-set UPDATE, so
-two schedulers (or processes) never send the same row; `sent_at` is set right after the
-post. Failures back off and stop after `max_attempts`, keeping the last error on the row.
+Rows are claimed with a lease (`store.leases`), so two schedulers (or processes) never send
+the same row; `sent_at` is set right after the post. Failures back off and stop after
+`max_attempts`, keeping the last error on the row.
 """
 from __future__ import annotations
 
 import logging
-import random
 from datetime import timedelta
-
-from sqlalchemy import select, update
 
 from bot.retry import describe
 from bot.webex_client import WebexClient
-from handlers.base import Services
+from provisioning.backoff import Backoff
+from provisioning.services import Services
+from store import leases
+from store.leases import LeaseLost
 from store.models import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 
-
-def _client(webex) -> WebexClient:
-    """Accept our client (or anything with `send_markdown`) or a bare `webexpythonsdk.WebexAPI`."""
-    if hasattr(webex, "send_markdown"):
-        return webex
-    return WebexClient(webex.access_token, webex.base_url)
+OUTBOX = leases.WorkQueue(OutboxMessage, OutboxMessage.sent_at.is_(None), (OutboxMessage.id,))
 
 
-def flush_outbox(services: Services, webex, *, limit: int = 100, lease_seconds: float = 120,
-                 max_attempts: int = 8, retry_base_seconds: float = 30) -> int:
-    """Send due unsent outbox rows; returns how many were sent."""
-    client = _client(webex)
+def flush_outbox(services: Services, webex: WebexClient, *, limit: int = 100, lease_seconds: float = 120,
+                 max_attempts: int = 8, retry_base_seconds: float = 30, worker: str | None = None) -> int:
+    """Send due unsent outbox rows (at most `limit`); returns how many were sent."""
     db = services.db
-    now = utcnow()
-    due = (select(OutboxMessage.id).where(OutboxMessage.sent_at.is_(None), OutboxMessage.next_run_at <= now,
-                                          OutboxMessage.attempts < max_attempts)
-           .order_by(OutboxMessage.id).limit(limit))
-    with db.engine.connect() as conn:
-        ids = list(conn.execute(due).scalars())
+    worker = worker or leases.worker_id("outbox")
+    backoff = Backoff(base=retry_base_seconds, cap=6 * 3600)
     sent = 0
-    for row_id in ids:
-        claimed = _claim(db, row_id, lease_seconds)
-        if claimed is None:
-            continue
-        room_id, markdown, attempts = claimed
+    for _ in range(limit):
+        with db.engine.begin() as conn:
+            claimed = leases.claim(conn, OUTBOX, worker, utcnow(), timedelta(seconds=lease_seconds),
+                                   where=(OutboxMessage.attempts < max_attempts,),
+                                   returning=(OutboxMessage.room_id, OutboxMessage.markdown, OutboxMessage.attempts),
+                                   values={"attempts": OutboxMessage.attempts + 1})
+        if not claimed:
+            break
+        row = claimed[0]
         try:
-            client.send_markdown(room_id, markdown)
+            webex.send_markdown(row.room_id, row.markdown)
         except Exception as exc:
             reason = describe(exc)
-            delay = retry_base_seconds * 2 ** (attempts - 1) * random.uniform(1, 1.5)
-            log.warning("outbox message %s not sent (attempt %d/%d): %s", row_id, attempts,
-                        max_attempts, reason)
-            _mark(db, row_id, last_error=reason, next_run_at=utcnow() + timedelta(seconds=delay))
+            log.warning("outbox message %s not sent (attempt %d/%d): %s", row.id, row.attempts, max_attempts, reason)
+            _release(db, row.id, worker, last_error=reason,
+                     next_run_at=utcnow() + timedelta(seconds=backoff.delay(row.attempts)))
             continue
-        _mark(db, row_id, sent_at=utcnow(), last_error=None)
+        _release(db, row.id, worker, sent_at=utcnow(), last_error=None)
         sent += 1
     return sent
 
 
-def _claim(db, row_id: int, lease_seconds: float) -> tuple[str, str, int] | None:
-    now = utcnow()
-    statement = (update(OutboxMessage)
-                 .where(OutboxMessage.id == row_id, OutboxMessage.sent_at.is_(None),
-                        OutboxMessage.next_run_at <= now)
-                 .values(next_run_at=now + timedelta(seconds=lease_seconds),
-                         attempts=OutboxMessage.attempts + 1)
-                 .returning(OutboxMessage.room_id, OutboxMessage.markdown, OutboxMessage.attempts))
-    with db.engine.begin() as conn:
-        row = conn.execute(statement).first()
-    return tuple(row) if row else None
-
-
-def _mark(db, row_id: int, **values) -> None:
-    with db.engine.begin() as conn:
-        conn.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
+def _release(db, row_id: int, worker: str, **values) -> None:
+    try:
+        with db.engine.begin() as conn:
+            leases.release(conn, OUTBOX, row_id, worker, **values)
+    except LeaseLost:
+        log.warning("outbox message %s: lease lost before its outcome was written", row_id)

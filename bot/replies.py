@@ -5,7 +5,7 @@ header so each message still renders, and a fenced code block is closed and reop
 """
 from __future__ import annotations
 
-MAX_MESSAGE_BYTES = 7439
+from provisioning.text import MAX_MESSAGE_BYTES
 
 
 def _size(text: str) -> int:

@@ -6,14 +6,16 @@ instead; every wait is capped so one stuck call cannot hold an inbox worker for 
 from __future__ import annotations
 
 import logging
-import random
+import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import requests
 from webexpythonsdk.exceptions import ApiError, RateLimitError
+
+from provisioning.backoff import Backoff
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -26,10 +28,25 @@ class RetryPolicy:
     attempts: int = 4
     base_delay: float = 0.5
     max_delay: float = 30.0
+    _backoff: Backoff = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_backoff", Backoff(self.base_delay, self.max_delay))
 
     def backoff(self, attempt: int) -> float:
-        """Exponential with full jitter (attempt counts from 1)."""
-        return min(self.max_delay, self.base_delay * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+        """Seconds before try `attempt + 1` (attempt counts from 1)."""
+        return self._backoff.delay(attempt)
+
+
+def retry_after_seconds(value: str | None, *, default: float, floor: float = 0.0, cap: float = math.inf) -> float:
+    """A Retry-After header in seconds (`default` when absent or not a number), kept within [floor, cap]."""
+    try:
+        seconds = float(value) if value is not None else default
+    except ValueError:
+        seconds = default
+    if not math.isfinite(seconds):
+        seconds = default
+    return max(floor, min(cap, seconds))
 
 
 def is_transient(exc: BaseException) -> bool:

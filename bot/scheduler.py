@@ -8,10 +8,7 @@ schedulers in any number of processes can run at once without doing anything twi
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
@@ -20,10 +17,14 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from handlers.base import Services
-from provisioning.digests import run_digests
-from provisioning.numbers_api import NumbersApi
-from provisioning.sync import SyncEngine
+from bot.bootstrap import Wiring
+from bot.outbox import flush_outbox
+from bot.webex_client import WebexClient
+from provisioning.leads.digests import run_digests
+from provisioning.services import Services
+from provisioning.sync.engine import SyncEngine
+from provisioning.sync.port import NumbersApi
+from store import leases
 from store.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -33,11 +34,6 @@ SYNC_SOON_JOB = "sync-soon"
 DIGEST_JOB = "digests"
 OUTBOX_SECONDS = 5
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
-
-
-def default_worker_id() -> str:
-    """Unique per process and start, so a restarted worker never mistakes old leases for its own."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:100]
 
 
 class SyncJob:
@@ -82,7 +78,7 @@ def build_scheduler(
     scheduler = kind(timezone=timezone.utc, job_defaults=JOB_DEFAULTS)
     first_run = datetime.now(timezone.utc)
     if numbers_api is not None:
-        job = SyncJob(services, numbers_api, worker_id or default_worker_id(), scheduler)
+        job = SyncJob(services, numbers_api, worker_id or leases.worker_id("sync"), scheduler)
         scheduler.add_job(job, "interval", seconds=services.settings.sync_poll_seconds, id=SYNC_JOB,
                           next_run_time=first_run)
     scheduler.add_job(run_digests, CronTrigger(second=0, timezone=timezone.utc), args=[services.db],
@@ -92,26 +88,11 @@ def build_scheduler(
     return scheduler
 
 
-def _client(services: Services, webex):
-    """One WebexClient for the process: the transport's, a wrapped WebexAPI, or from settings."""
-    from bot.webex_client import WebexClient
-
-    if isinstance(webex, WebexClient):
-        return webex
-    if webex is not None:
-        return WebexClient(webex.access_token, webex.base_url)
-    settings = services.settings
-    if not settings.webex_access_token:
-        return None
-    return WebexClient(settings.webex_access_token, settings.webex_api_base_url)
-
-
-def standard_jobs(services: Services, webex, outbox_seconds: float = OUTBOX_SECONDS
+def standard_jobs(services: Services, webex: WebexClient | None, outbox_seconds: float = OUTBOX_SECONDS
                   ) -> list[tuple[Callable[[], object], float]]:
     """The outbox flush of the transport (`bot.outbox`), when there is a Webex to send to."""
     if webex is None:
         return []
-    from bot.outbox import flush_outbox
 
     def outbox_flush() -> int:
         return flush_outbox(services, webex)
@@ -119,31 +100,23 @@ def standard_jobs(services: Services, webex, outbox_seconds: float = OUTBOX_SECO
     return [(outbox_flush, outbox_seconds)]
 
 
-def _configured(services: Services, webex, blocking: bool, outbox_seconds: float) -> BaseScheduler:
-    from bot.telephony import WebexNumbersApi
-
-    client = _client(services, webex)
-    if client is None:
+def _configured(wiring: Wiring, blocking: bool, outbox_seconds: float) -> BaseScheduler:
+    if wiring.webex is None:
         log.warning("no WEBEX_ACCESS_TOKEN: numbers are not synced and nothing is sent")
-    numbers_api = WebexNumbersApi(client.sdk) if client is not None else None
-    jobs = standard_jobs(services, client, outbox_seconds)
-    return build_scheduler(services, numbers_api, jobs, blocking=blocking)
+    jobs = standard_jobs(wiring.services, wiring.webex, outbox_seconds)
+    return build_scheduler(wiring.services, wiring.numbers_api, jobs, blocking=blocking)
 
 
-def start_scheduler(services: Services, webex=None, *, outbox_seconds: float = OUTBOX_SECONDS
-                    ) -> BackgroundScheduler:
-    """Start sync, digests and outbox in background threads of this process (`leadsbot serve`).
-
-    `webex` is the transport's WebexClient or a WebexAPI; None builds one from the settings.
-    """
-    scheduler = _configured(services, webex, False, outbox_seconds)
+def start_scheduler(wiring: Wiring, *, outbox_seconds: float = OUTBOX_SECONDS) -> BackgroundScheduler:
+    """Start sync, digests and outbox in background threads of this process (`leadsbot serve`)."""
+    scheduler = _configured(wiring, False, outbox_seconds)
     scheduler.start()
     return scheduler
 
 
-def run_worker(services: Services, webex=None) -> None:
+def run_worker(wiring: Wiring) -> None:
     """Run the scheduler in the foreground until interrupted (`leadsbot worker`)."""
-    scheduler = _configured(services, webex, True, OUTBOX_SECONDS)
+    scheduler = _configured(wiring, True, OUTBOX_SECONDS)
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from handlers import Attachment, Reply, Request, Services, dispatch
+from provisioning.errors import UserError
 
 _REDIRECT = re.compile(r"\s<\s*(\S+)\s*$")
 _FILE_OPTION = re.compile(r"^file=(.+)$", re.S)
@@ -28,7 +29,6 @@ def _file_attachment(path_text: str) -> Attachment:
         try:
             return path.read_bytes()
         except OSError as exc:
-            from provisioning.errors import UserError
             raise UserError(f"I can't read `{path_text}`: {exc.strerror}.") from None
 
     size = path.stat().st_size if path.is_file() else None

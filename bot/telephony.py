@@ -1,23 +1,29 @@
-"""NumbersApi over HTTP: Webex Calling's numbers endpoints with the bot's SDK session.
+"""NumbersApi over HTTP: Webex Calling's numbers endpoints, called with `requests`.
 
-Base URL, token and User-Agent come from the `webexpythonsdk.WebexAPI` session, so this
-talks to the same Webex (or fake) as the rest of the bot. Requests go through `requests`
-directly rather than the SDK's request loop, because the SDK would sleep through a 429
-while holding the sync lease; here a 429 becomes `RateLimited` and the engine reschedules.
-Status mapping: 2xx added; 400 with per-number `errors` refused; 429 RateLimited; 5xx,
-408/423, timeouts and connection errors transient; any other 4xx permanent.
+The adapter owns its HTTP session, the API base URL (`WEBEX_API_BASE_URL`) and a token
+source it asks for each organization's token. It does not go through the SDK's request loop,
+because the SDK would sleep through a 429 while holding the sync lease; here a 429 becomes
+`RateLimited` and the engine reschedules. Status mapping: 2xx added; 400 with per-number
+`errors` refused; 429 RateLimited; 5xx, 408/423, timeouts and connection errors transient;
+any other 4xx permanent.
 """
 from __future__ import annotations
 
 import logging
 from typing import Iterator
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 import requests
-from webexpythonsdk import WebexAPI
 
-from provisioning.numbers_api import (
-    AddResult, PermanentApiError, RateLimited, RemoteNumber, TransientApiError, Usage,
+from bot.retry import retry_after_seconds
+from bot.tokens import TokenSource
+from provisioning.sync.port import (
+    AddResult,
+    PermanentApiError,
+    RateLimited,
+    RemoteNumber,
+    TransientApiError,
+    Usage,
 )
 
 log = logging.getLogger(__name__)
@@ -30,17 +36,18 @@ TRANSIENT_4XX = {408, 423, 425}
 class WebexNumbersApi:
     """Adds and lists the numbers of a customer's Webex Calling location."""
 
-    def __init__(self, webex: WebexAPI, *, page_size: int = PAGE_SIZE, timeout: float | None = None) -> None:
-        sdk = getattr(webex, "sdk", webex)  # our WebexClient wraps the SDK object
-        self._rest = sdk._session  # the SDK's RestSession: base URL, auth and UA headers
-        self._http = requests.Session()
+    def __init__(self, base_url: str, tokens: TokenSource, *, page_size: int = PAGE_SIZE,
+                 timeout: float = 30) -> None:
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.tokens = tokens
         self.page_size = page_size
-        self.timeout = timeout or self._rest.single_request_timeout or 30
+        self.timeout = timeout
+        self._http = requests.Session()
 
     def add_numbers(self, org_id: str, location_id: str, numbers: list[str], usage: Usage) -> AddResult:
         body = {"phoneNumbers": list(numbers), "numberType": "DID", "numberUsageType": usage, "state": "ACTIVE"}
         path = f"telephony/config/locations/{quote(location_id, safe='')}/numbers"
-        response = self._send("POST", path, params={"orgId": org_id}, json=body)
+        response = self._send("POST", path, org_id, params={"orgId": org_id}, json=body)
         if response.status_code < 300:
             return AddResult(list(numbers))
         refused = _refusals(response, numbers)
@@ -52,7 +59,7 @@ class WebexNumbersApi:
         params = {"orgId": org_id, "locationId": location_id, "start": 0, "max": self.page_size}
         url: str | None = "telephony/config/numbers"
         while url is not None:
-            response = self._send("GET", url, params=params)
+            response = self._send("GET", url, org_id, params=params)
             if response.status_code >= 300:
                 raise _error(response)
             items = _json(response).get("phoneNumbers") or []
@@ -66,14 +73,17 @@ class WebexNumbersApi:
             else:
                 url = None
 
-    def _send(self, method: str, url: str, **kwargs) -> requests.Response:
+    def _send(self, method: str, url: str, org_id: str, **kwargs) -> requests.Response:
+        token = self.tokens.token_for(org_id)
         try:
-            response = self._http.request(method, self._rest.abs_url(url), headers=self._rest.headers,
-                                          timeout=self.timeout, **kwargs)
+            response = self._http.request(method, urljoin(self.base_url, url), timeout=self.timeout,
+                                          headers={"Authorization": f"Bearer {token}"}, **kwargs)
         except requests.RequestException as exc:
             raise TransientApiError(f"{method} {url.split('?')[0]}: {type(exc).__name__}") from None
+        if response.status_code == 401:
+            self.tokens.refused(org_id, token)
         if response.status_code == 429:
-            wait = _retry_after(response)
+            wait = retry_after_seconds(response.headers.get("Retry-After"), default=DEFAULT_RETRY_AFTER, floor=1.0)
             raise RateLimited(wait, f"rate limited by Webex (429, retry after {wait:g} s)")
         return response
 
@@ -112,10 +122,3 @@ def _error(response: requests.Response) -> Exception:
     if response.status_code >= 500 or response.status_code in TRANSIENT_4XX:
         return TransientApiError(text)
     return PermanentApiError(text)
-
-
-def _retry_after(response: requests.Response) -> float:
-    try:
-        return max(1.0, float(response.headers.get("Retry-After", DEFAULT_RETRY_AFTER)))
-    except ValueError:
-        return DEFAULT_RETRY_AFTER

@@ -24,7 +24,7 @@ from bot import cards, retry
 from bot.replies import split_markdown
 from handlers.base import Reply, ReplyFile
 from provisioning.errors import UserError
-from provisioning.settings import DEFAULT_WEBEX_API_BASE_URL, Settings
+from provisioning.settings import DEFAULT_WEBEX_API_BASE_URL
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +60,6 @@ class WebexClient:
         self._http.headers["Authorization"] = f"Bearer {access_token}"
         self._me: dict | None = None
         self._me_lock = threading.Lock()
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> WebexClient:
-        return cls(settings.webex_access_token, settings.webex_api_base_url)
 
     def _call(self, what: str, fn: Callable[[], object]):
         return retry.call(fn, self.policy, what, self.sleep)
@@ -155,7 +151,8 @@ class WebexClient:
             response = self._call(f"file {method}", lambda: self._request(method, url, stream))
             if response.status_code == 423 and scans < self.scan_waits:
                 scans += 1
-                wait = _retry_after(response, self.policy.max_delay)
+                wait = retry.retry_after_seconds(response.headers.get("Retry-After"), default=5.0,
+                                                cap=self.policy.max_delay)
                 response.close()
                 log.info("attachment still being scanned; waiting %.0fs (%d/%d)", wait, scans,
                          self.scan_waits)
@@ -204,13 +201,6 @@ def _filename(response: requests.Response, url: str) -> str:
     _, options = parse_options_header(response.headers.get("Content-Disposition", ""))
     name = Path(options.get("filename") or "").name
     return name or Path(urlparse(url).path).name or "attachment"
-
-
-def _retry_after(response: requests.Response, cap: float) -> float:
-    try:
-        return max(0.0, min(cap, float(response.headers.get("Retry-After", "5"))))
-    except ValueError:
-        return min(cap, 5.0)
 
 
 def _too_big(size: int | None, limit: int) -> str:

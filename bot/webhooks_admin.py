@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from webexpythonsdk import WebexAPI
+from bot.webex_client import WebexClient
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +22,11 @@ def webhook_name(resource: str, event: str) -> str:
     return f"{NAME_PREFIX} {resource}:{event}"
 
 
-def register_webhooks(api: WebexAPI, url: str, secret: str) -> list[str]:
+def register_webhooks(webex: WebexClient, url: str, secret: str) -> list[str]:
     """Ensure one active, signed webhook per event at `url`; returns their IDs."""
     if not secret:
         raise ValueError("a webhook secret is required (WEBEX_WEBHOOK_SECRET)")
+    api = webex.sdk
     existing = [hook.to_dict() for hook in api.webhooks.list()]
     ids = []
     for resource, event in WEBHOOKS:

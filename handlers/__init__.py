@@ -1,10 +1,10 @@
-"""Command handlers: one module per command, collected into one registry.
+"""Command handlers: one module per command, listed in `commands`; transports call `dispatch`.
 
-Importing this package registers every command; transports call `dispatch`.
+A handler parses its arguments, calls the domain (`provisioning`) and renders the reply; it
+never touches the database or Webex itself.
 """
-from handlers import digest, help, import_file, inventory, leads, numbers, submit, template, tenant, upload  # noqa: F401
 from handlers.base import Attachment, Reply, ReplyFile, Request, Services
+from handlers.commands import REGISTRY
 from handlers.dispatch import dispatch
-from handlers.registry import REGISTRY
 
 __all__ = ["REGISTRY", "Attachment", "Reply", "ReplyFile", "Request", "Services", "dispatch"]

@@ -4,8 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from provisioning.settings import Settings
-from store.db import Database
+from provisioning.services import Services
+
+__all__ = ["Attachment", "Reply", "ReplyFile", "Request", "Services"]
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,3 @@ class Request:
     message_id: str | None = None
     parent_id: str | None = None
     meta: dict = field(default_factory=dict)
-
-
-@dataclass
-class Services:
-    """What handlers need, wired once by `bot.bootstrap` (or a test)."""
-
-    db: Database
-    settings: Settings

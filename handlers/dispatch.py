@@ -4,16 +4,24 @@ from __future__ import annotations
 import logging
 import uuid
 
-from sqlalchemy.exc import OperationalError
-
 from handlers.base import Reply, Request, Services
-from handlers.registry import REGISTRY, Args, Command, Context, UsageError, parse_args, split_words, usage_text
-from provisioning.directory import NOT_AN_OPERATOR, AccessDenied, audit, find_operator, resolve_actor
-from provisioning.errors import UserError, shown
+from handlers.commands import REGISTRY
+from handlers.registry import (
+    Args,
+    Command,
+    Context,
+    UsageError,
+    parse_args,
+    split_words,
+    usage_text,
+)
+from handlers.upload import UPLOAD_OPTIONS
+from provisioning.access import authorize, record_refusal
+from provisioning.directory import AccessDenied
+from provisioning.errors import UserError, database_outage
+from provisioning.text import shown
 
 log = logging.getLogger(__name__)
-
-CARD_FIELDS = {"profile": "profile", "sip": "sip", "type": "type", "cac": "cac", "info": "info"}
 
 
 def _card_command(inputs: dict) -> tuple[str, Args]:
@@ -27,31 +35,18 @@ def _card_command(inputs: dict) -> tuple[str, Args]:
         range_end = str(inputs.get("range_end", "")).strip()
         if inputs.get("entry_mode") == "range" and range_end:
             entry = f"{entry}-{range_end}"
-        options = {key: str(inputs[name]) for name, key in CARD_FIELDS.items() if inputs.get(name) not in (None, "")}
+        options = {key: str(inputs[key]) for key in UPLOAD_OPTIONS if inputs.get(key) not in (None, "")}
         positional = tuple(p for p in (str(inputs.get("service", "")), entry) if p)
         return "upload", Args(positional, {**options, "source": "card"})
     raise UsageError(f"This card action (`{shown(action) or 'none'}`) is not one I know. Type `help` for what I can do.")
 
 
-def _refuse(services: Services, request: Request, exc: AccessDenied, what: str) -> Reply:
-    with services.db.sessions.begin() as session:
-        audit(session, request.email or "unknown", "access.refused", f"{what}: {exc.message}", room_id=request.room_id)
-    return Reply(exc.message)
-
-
 def _authorize(services: Services, request: Request, cmd: Command) -> Context:
-    """Resolve the operator (and tenant); refusals are audited by the caller."""
-    context = Context(services, request)
-    with services.db.sessions.begin() as session:
-        if cmd.needs_tenant:
-            context.actor = resolve_actor(session, request.email)
-            if cmd.admin_only and not context.actor.is_admin:
-                raise AccessDenied(f"Sorry, `{cmd.name}` is for admins of {context.actor.tenant_name} only.")
-        elif find_operator(session, request.email) is None:
-            raise AccessDenied(NOT_AN_OPERATOR)
-        audit(session, request.email, f"command.{cmd.name}", (request.text or str(request.card_inputs))[:500],
-              tenant_id=context.actor.tenant_id if context.actor else None, room_id=request.room_id)
-    return context
+    """The handler's context with the acting operator resolved (AccessDenied when they may not act)."""
+    detail = request.text or str(request.card_inputs)
+    actor = authorize(services.db, request.email, request.room_id, cmd.name, detail,
+                      needs_tenant=cmd.needs_tenant, admin_only=cmd.admin_only)
+    return Context(services, request, REGISTRY, actor)
 
 
 def _has_nul(request: Request) -> bool:
@@ -84,24 +79,24 @@ def dispatch(services: Services, request: Request) -> Reply:
             if cmd is None:
                 return unknown_command(words[0])
             args = None
-        try:
-            context = _authorize(services, request, cmd)
-        except AccessDenied as exc:
-            return _refuse(services, request, exc, cmd.name)
+        context = _authorize(services, request, cmd)
         if args is None:
             args = parse_args(cmd, words[1:])
         return cmd.run(context, args)
+    except AccessDenied as exc:  # before or while the command ran: kept in the audit log either way
+        record_refusal(services.db, request.email, request.room_id, cmd.name, exc.message)
+        return Reply(exc.message)
     except UsageError as exc:
         return Reply(f"{exc.message}\n\n{usage_text(cmd)}" if cmd else exc.message)
     except UserError as exc:
         return Reply(exc.message)
-    except OperationalError as exc:  # down, restarting or locked: the transaction was rolled back
+    except Exception as exc:
         reference = uuid.uuid4().hex[:8]
-        log.error("database unavailable (reference %s): %s", reference, str(exc.orig).strip())
-        return Reply("Sorry, I can't reach my database right now, so nothing was changed. Please try again in a "
-                     f"minute; if it keeps failing, give an admin the reference `{reference}`.")
-    except Exception:
-        reference = uuid.uuid4().hex[:8]
+        outage = database_outage(exc)
+        if outage is not None:  # the transaction was rolled back
+            log.error("database unavailable (reference %s): %s", reference, outage)
+            return Reply("Sorry, I can't reach my database right now, so nothing was changed. Please try again in a "
+                         f"minute; if it keeps failing, give an admin the reference `{reference}`.")
         log.exception("command failed (reference %s)", reference)
         return Reply(f"Sorry, something went wrong on my side and nothing was changed. "
                      f"Please try again; if it keeps failing, give an admin the reference `{reference}`.")

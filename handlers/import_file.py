@@ -2,27 +2,16 @@
 from __future__ import annotations
 
 from handlers.base import Reply
-from handlers.registry import Args, Context, UsageError, command
-from handlers.render import preview_reply, report_file
-from handlers.upload import UPLOAD_OPTIONS, options_from
-from provisioning.errors import UserError, shown
-from provisioning.spreadsheets import FileError, check_size, read_rows
-from provisioning.uploads import invalid_entries, preview
-from provisioning.validation import RawEntry
+from handlers.registry import Args, Command, Context, UsageError
+from handlers.upload import UPLOAD_OPTIONS, preview_entries
+from provisioning.errors import UserError
+from provisioning.files.reader import read_rows
+from provisioning.files.sheet import FileError, check_size
+from provisioning.numbers.validation import RawEntry
+from provisioning.text import shown
 
 
-@command(
-    name="import",
-    usage='import SERVICE profile=P sip=S type=T [cac=N] [info="..."]   (with a CSV or XLSX attached)',
-    summary="validate the numbers of an attached CSV/XLSX file and show a preview",
-    options=UPLOAD_OPTIONS,
-    examples=(
-        "import roma-cc profile=CC-Default sip=PSTN-Milan type=contact-center   (attach numbers.csv)",
-        "import bagels-cc profile=CC-Default sip=PSTN-NewYork type=user file=numbers.xlsx   (in leadsbot shell)",
-    ),
-    details="Columns: `Number` and optional `Range End` (header names in any case). `template` gives a file to fill in.",
-)
-def import_file(ctx: Context, args: Args) -> Reply:
+def run(ctx: Context, args: Args) -> Reply:
     service_name = args.one("the SERVICE name")
     if len(args.positional) > 1:
         raise UsageError("`import` takes the numbers from the attached file; type numbers with `upload` instead.")
@@ -39,10 +28,20 @@ def import_file(ctx: Context, args: Args) -> Reply:
         data = attachment.fetch()
         rows = read_rows(data, name, max_rows=settings.max_rows, max_bytes=settings.max_file_bytes)
         entries = (RawEntry(row.line, row.number, row.range_end) for row in rows)
-        with ctx.services.db.sessions.begin() as session:
-            summary = preview(session, ctx.actor, ctx.request.room_id, service_name, options_from(args), entries,
-                              settings, source="file", filename=attachment.name[:300])
-            report = report_file(summary, invalid_entries(session, summary.upload_id))
+        return preview_entries(ctx, args, service_name, entries, source="file", filename=attachment.name[:300])
     except FileError as exc:  # the preview's transaction was rolled back: say so
         raise FileError(f"{exc.message} Nothing was stored.") from None
-    return preview_reply(summary, report)
+
+
+COMMAND = Command(
+    name="import",
+    usage='import SERVICE profile=P sip=S type=T [cac=N] [info="..."]   (with a CSV or XLSX attached)',
+    summary="validate the numbers of an attached CSV/XLSX file and show a preview",
+    options=UPLOAD_OPTIONS,
+    examples=(
+        "import roma-cc profile=CC-Default sip=PSTN-Milan type=contact-center   (attach numbers.csv)",
+        "import bagels-cc profile=CC-Default sip=PSTN-NewYork type=user file=numbers.xlsx   (in leadsbot shell)",
+    ),
+    details="Columns: `Number` and optional `Range End` (header names in any case). `template` gives a file to fill in.",
+    run=run,
+)

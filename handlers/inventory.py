@@ -2,24 +2,16 @@
 from __future__ import annotations
 
 from handlers.base import Reply
-from handlers.registry import Args, Context, command
+from handlers.registry import Args, Command, Context
 from handlers.render import fit_lines
-from provisioning.directory import AccessDenied, find_operator, memberships
-from provisioning.errors import UserError, shown
-from provisioning.inventory import load_inventory, parse_inventory
-from provisioning.inventory_schema import InventoryError
+from provisioning.errors import UserError
+from provisioning.inventory import InventoryError, load_inventory_as
+from provisioning.text import shown
 
 MAX_INVENTORY_BYTES = 2 * 1024 * 1024
 
 
-@command(
-    name="inventory",
-    usage="inventory   (with an inventory .yaml attached)",
-    summary="load tenants, operators, customers, services, calling profiles and SIP connections from a YAML file",
-    examples=("inventory   (attach inventory.yaml)",),
-    admin_only=True,
-)
-def inventory(ctx: Context, args: Args) -> Reply:
+def run(ctx: Context, args: Args) -> Reply:
     if not ctx.request.attachments:
         raise UserError("Attach the inventory .yaml file to the `inventory` message.")
     attachment = ctx.request.attachments[0]
@@ -31,17 +23,9 @@ def inventory(ctx: Context, args: Args) -> Reply:
     except UnicodeDecodeError:
         raise UserError(f"`{attachment.name}` is not UTF-8 text: save the inventory as UTF-8 YAML.") from None
     try:
-        parsed = parse_inventory(text)
+        report = load_inventory_as(ctx.services.db, ctx.actor, text)
     except InventoryError as exc:
         raise UserError(_problems(exc.problems)) from None
-    with ctx.services.db.sessions.begin() as session:
-        operator = find_operator(session, ctx.actor.email)
-        admin_of = {tenant.name for tenant, role in memberships(session, operator) if role == "admin"}
-        outside = sorted({t.name for t in parsed.tenants} - admin_of)
-        if outside:
-            raise AccessDenied(f"Sorry, you are not an admin of {', '.join(outside)}: that part of the inventory "
-                               "can only be loaded by one of its admins. Nothing was loaded.")
-        report = load_inventory(session, parsed, actor=ctx.actor.email)
     return Reply("Inventory loaded:\n" + "\n".join(f"- {line}" for line in report.summary().splitlines()))
 
 
@@ -53,3 +37,13 @@ def _problems(problems: list[str]) -> str:
     lines, _ = fit_lines(head, [f"- {shown(p, 300)}" for p in problems],
                          lambda left: f"…and {left} more: `leadsbot inventory load FILE` lists them all.")
     return "\n".join(lines)
+
+
+COMMAND = Command(
+    name="inventory",
+    usage="inventory   (with an inventory .yaml attached)",
+    summary="load tenants, operators, customers, services, calling profiles and SIP connections from a YAML file",
+    examples=("inventory   (attach inventory.yaml)",),
+    admin_only=True,
+    run=run,
+)

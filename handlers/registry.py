@@ -1,18 +1,21 @@
-"""The command registry: each command declares its usage, summary and examples beside its code.
+"""Commands and their registry: each command declares its usage, summary and examples beside
+its code (`COMMAND` in its module), and `handlers.commands` lists them in help order.
 
-`help`, wrong-argument usage and the unknown-command reply all render from here, so help is
-written in one place only.
+`help`, wrong-argument usage and the unknown-command reply all render from the registry, so
+help is written in one place only.
 """
 from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Callable
 
 from handlers.base import Reply, Request, Services
 from provisioning.directory import Actor
-from provisioning.errors import UserError, shown
+from provisioning.errors import UserError
+from provisioning.text import shown
 
 _OPTION = re.compile(r"^([A-Za-z_]+)=(.*)$", re.S)
 
@@ -34,10 +37,12 @@ class Args:
 
 @dataclass
 class Context:
-    """Everything a handler may use: the wiring, the request, and (when resolved) the acting operator."""
+    """Everything a handler may use: the wiring, the request, the registry (for `help`) and, when
+    resolved, the acting operator."""
 
     services: Services
     request: Request
+    registry: Registry
     actor: Actor | None = None
 
 
@@ -54,29 +59,17 @@ class Command:
     details: str = ""
 
 
-@dataclass
 class Registry:
-    commands: dict[str, Command] = field(default_factory=dict)
+    """The commands in help order, found by name."""
 
-    def add(self, command: Command) -> Command:
-        self.commands[command.name] = command
-        return command
+    def __init__(self, commands: Iterable[Command]) -> None:
+        self.ordered: tuple[Command, ...] = tuple(commands)
+        self.commands: dict[str, Command] = {command.name: command for command in self.ordered}
+        if len(self.commands) != len(self.ordered):
+            raise ValueError("two commands share a name")
 
     def get(self, name: str) -> Command | None:
         return self.commands.get(name.lower())
-
-
-REGISTRY = Registry()
-
-
-def command(**kwargs) -> Callable[[Callable[[Context, Args], Reply]], Callable[[Context, Args], Reply]]:
-    """Declare a handler function as a command: `@command(name=..., usage=..., summary=...)`."""
-
-    def register(run: Callable[[Context, Args], Reply]):
-        REGISTRY.add(Command(run=run, **kwargs))
-        return run
-
-    return register
 
 
 def split_words(text: str) -> list[str]:

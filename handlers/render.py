@@ -1,15 +1,18 @@
-"""Markdown pieces shared by several replies (upload previews, results)."""
+"""Markdown pieces shared by several replies: lists that fit one message, dates, upload previews."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Callable, Sequence
 
 from handlers.base import Reply, ReplyFile
-from provisioning.errors import how_many_fit
-from provisioning.spreadsheets import invalid_rows_csv
-from provisioning.uploads import UploadSummary
+from provisioning.text import MAX_MESSAGE_BYTES, how_many_fit
+from provisioning.uploads.previews import UploadSummary
 
-MAX_REPLY_BYTES = 7439  # Webex's limit for one message (SPEC §4)
 _SPARE = 600  # room for the lines a handler adds after a list
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
 
 
 def size_of(lines: Sequence[str]) -> int:
@@ -18,7 +21,7 @@ def size_of(lines: Sequence[str]) -> int:
 
 
 def fit_lines(head: Sequence[str], items: Sequence[str], more: Callable[[int], str], *, total: int | None = None,
-              limit: int = MAX_REPLY_BYTES - _SPARE) -> tuple[list[str], int]:
+              limit: int = MAX_MESSAGE_BYTES - _SPARE) -> tuple[list[str], int]:
     """`head` and as many `items` as fit in `limit` bytes, then `more(count left out)` when some were
     (of `total`, when the items are only the first ones); returns the lines and how many items they list.
 
@@ -50,11 +53,10 @@ def preview_reply(summary: UploadSummary, invalid_report: bytes | None) -> Reply
         lines.append("Problems:")
         lines.extend(f"- row {i.row} `{i.value[:40]}`: {i.reason}" for i in summary.sample_invalid)
     files: tuple[ReplyFile, ...] = ()
-    reported = summary.invalid + summary.already + summary.duplicates
-    if invalid_report is not None and reported > len(summary.sample_invalid):
+    if invalid_report is not None:
         name = f"upload-{summary.upload_id}-invalid-rows.csv"
         files = (ReplyFile(name, invalid_report),)
-        lines.append(f"…and {reported - len(summary.sample_invalid)} more: every row is in `{name}`.")
+        lines.append(f"…and {summary.reported - len(summary.sample_invalid)} more: every row is in `{name}`.")
     lines.append("")
     if summary.valid:
         lines.append(f"Nothing is stored yet. `submit {summary.upload_id}` stores the {summary.valid} valid "
@@ -65,9 +67,3 @@ def preview_reply(summary: UploadSummary, invalid_report: bytes | None) -> Reply
                      "drops this preview).")
         card = None
     return Reply("\n".join(lines), card=card, files=files)
-
-
-def report_file(summary: UploadSummary, rows) -> bytes | None:
-    """The invalid-rows CSV, only when there is more to report than the message shows."""
-    reported = summary.invalid + summary.already + summary.duplicates
-    return invalid_rows_csv(rows) if reported > len(summary.sample_invalid) else None

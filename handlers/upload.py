@@ -1,15 +1,15 @@
 """`upload`: validate typed numbers and ranges into a preview, or open the Upload Numbers card."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from handlers.base import Reply
-from handlers.registry import Args, Context, UsageError, command
-from handlers.render import preview_reply, report_file
-from provisioning.directory import find_service, list_names
-from provisioning.errors import shown_list
-from provisioning.upload_options import USER_CAC, UploadOptions, allowed_number_types, check_accepts_numbers
-from provisioning.uploads import invalid_entries, preview
-from provisioning.validation import entries_from_words
-from store.models import CallingProfile, SipConnection
+from handlers.registry import Args, Command, Context, UsageError
+from handlers.render import preview_reply
+from provisioning.numbers.validation import RawEntry, entries_from_words
+from provisioning.text import shown_list
+from provisioning.uploads.options import USER_CAC, UploadOptions, upload_form
+from provisioning.uploads.previews import invalid_report, preview
 
 UPLOAD_OPTIONS = ("profile", "sip", "type", "cac", "info")
 
@@ -19,33 +19,48 @@ def options_from(args: Args) -> UploadOptions:
     return UploadOptions(o.get("profile", ""), o.get("sip", ""), o.get("type", ""), o.get("cac", ""), o.get("info", ""))
 
 
-def upload_form(ctx: Context, service_name: str) -> Reply:
+def preview_entries(ctx: Context, args: Args, service_name: str, entries: Iterable[RawEntry], *, source: str,
+                    filename: str | None = None) -> Reply:
+    """Validate `entries` with the upload options in `args` and answer with the preview."""
+    db = ctx.services.db
+    summary = preview(db, ctx.actor, ctx.request.room_id, service_name, options_from(args), entries,
+                      ctx.services.settings, source=source, filename=filename)
+    return preview_reply(summary, invalid_report(db, summary))
+
+
+def form_reply(ctx: Context, service_name: str) -> Reply:
     """The Upload Numbers card, with a typed alternative for the shell and for people who prefer it."""
-    with ctx.services.db.sessions.begin() as session:
-        service = find_service(session, ctx.actor, service_name)
-        check_accepts_numbers(service)
-        profiles = list_names(session, CallingProfile, ctx.actor.tenant_id)
-        sips = list_names(session, SipConnection, ctx.actor.tenant_id)
-        types = allowed_number_types(service)
-        name = service.name
+    form = upload_form(ctx.services.db, ctx.actor, service_name)
+    profiles, sips, types = form.calling_profiles, form.sip_connections, form.number_types
     if not sips:
         return Reply(f"Tenant {ctx.actor.tenant_name} has no SIP connection yet: add one to the inventory "
                      "before uploading numbers.")
-    example = (f"upload {name} profile={profiles[0] if profiles else 'PROFILE'} sip={sips[0]} type={types[0]} "
+    example = (f"upload {form.service} profile={profiles[0] if profiles else 'PROFILE'} sip={sips[0]} type={types[0]} "
                f"+CCNUMBER")
     markdown = "\n".join([
-        f"**Upload Numbers — {name}**",
+        f"**Upload Numbers — {form.service}**",
         f"- Calling profiles: {shown_list(profiles)}",  # the card's dropdowns have them all
         f"- SIP connections: {shown_list(sips)}",
         f"- Number types: {', '.join(types)} (user numbers have CAC {USER_CAC}, fixed)",
         f"Fill in the card, or type: `{example}`",
     ])
-    card = {"kind": "upload-form", "service": name, "calling_profiles": profiles, "sip_connections": sips,
+    card = {"kind": "upload-form", "service": form.service, "calling_profiles": profiles, "sip_connections": sips,
             "number_types": list(types), "user_cac": USER_CAC}
     return Reply(markdown, card=card)
 
 
-@command(
+def run(ctx: Context, args: Args) -> Reply:
+    source = args.options.pop("source", "")
+    service_name = args.one("the SERVICE name")
+    entries = entries_from_words(args.positional[1:])
+    if not entries and not args.options:
+        return form_reply(ctx, service_name)
+    if not entries:
+        raise UsageError("No numbers given: add numbers or ranges after the options.")
+    return preview_entries(ctx, args, service_name, entries, source=source or "typed")
+
+
+COMMAND = Command(
     name="upload",
     usage='upload SERVICE profile=P sip=S type=T [cac=N] [info="..."] NUMBER|RANGE ...',
     summary="validate numbers and ranges and show a preview (without numbers: the Upload Numbers card)",
@@ -58,17 +73,5 @@ def upload_form(ctx: Context, service_name: str) -> Reply:
     ),
     details="Options go in any order. Ranges: `START-END`, END in full or as the last digits. "
             "Separate entries typed with spaces by commas.",
+    run=run,
 )
-def upload(ctx: Context, args: Args) -> Reply:
-    source = args.options.pop("source", "")
-    service_name = args.one("the SERVICE name")
-    entries = entries_from_words(args.positional[1:])
-    if not entries and not args.options:
-        return upload_form(ctx, service_name)
-    if not entries:
-        raise UsageError("No numbers given: add numbers or ranges after the options.")
-    with ctx.services.db.sessions.begin() as session:
-        summary = preview(session, ctx.actor, ctx.request.room_id, service_name, options_from(args), entries,
-                          ctx.services.settings, source=source or "typed")
-        report = report_file(summary, invalid_entries(session, summary.upload_id))
-    return preview_reply(summary, report)

@@ -6,16 +6,23 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from provisioning.errors import UserError, shown, shown_list
-from store.models import AuditEntry, CallingProfile, Membership, Operator, Service, SipConnection, Tenant
-
+from provisioning.errors import UserError
+from provisioning.text import shown, shown_list
+from store.models import (
+    CallingProfile,
+    Membership,
+    Operator,
+    Service,
+    SipConnection,
+    Tenant,
+)
 
 NOT_AN_OPERATOR = ("Sorry, you are not an operator of any tenant, so I can't act on your behalf. "
                    "Ask an admin to add you to the inventory.")
 
 
 class AccessDenied(UserError):
-    """The person may not act here; the refusal is audited by the caller."""
+    """The person may not act here; `access.record_refusal` audits it."""
 
 
 @dataclass(frozen=True)
@@ -31,11 +38,6 @@ class Actor:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
-
-
-def audit(session: Session, actor: str, action: str, detail: str = "", *, tenant_id: int | None = None,
-          room_id: str | None = None) -> None:
-    session.add(AuditEntry(actor=actor, action=action, detail=detail[:4000], tenant_id=tenant_id, room_id=room_id))
 
 
 def find_operator(session: Session, email: str) -> Operator | None:

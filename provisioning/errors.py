@@ -1,4 +1,7 @@
-"""Errors the operator can act on, as opposed to bugs."""
+"""Errors the operator can act on, as opposed to bugs; and telling a database outage from a bug."""
+from __future__ import annotations
+
+from sqlalchemy.exc import OperationalError
 
 
 class UserError(Exception):
@@ -9,26 +12,11 @@ class UserError(Exception):
         self.message = message
 
 
-def shown(text: str, limit: int = 60) -> str:
-    """Operator input quoted back in a message, cut so that any reply fits one chat message."""
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+def database_outage(exc: BaseException) -> str | None:
+    """The driver's reason when `exc` says the database is down, restarting or locked, else None.
 
-
-def shown_list(items: list[str], budget: int = 1500) -> str:
-    """Items joined with commas, as many as fit in `budget` bytes, then how many were left out.
-
-    Inventory names run to 200 characters and a tenant may have hundreds of them.
+    Such a failure rolled the transaction back, so the operator can simply try again.
     """
-    kept = items[:how_many_fit(items, budget, separator_bytes=2)]
-    more = f" and {len(items) - len(kept)} more" if len(kept) < len(items) else ""
-    return (", ".join(kept) + more) if items else "none"
-
-
-def how_many_fit(items, budget: int, *, separator_bytes: int) -> int:
-    """How many leading `items` fit in `budget` bytes of UTF-8, each followed by a separator."""
-    used = 0
-    for count, item in enumerate(items):
-        used += len(item.encode()) + separator_bytes
-        if used > budget:
-            return count
-    return len(items)
+    if isinstance(exc, OperationalError):
+        return str(exc.orig).strip() if exc.orig is not None else type(exc).__name__
+    return None

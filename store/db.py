@@ -41,7 +41,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
-def alembic_config(engine: Engine):
+def alembic_config(engine: Engine | None):
     from alembic.config import Config
 
     config = Config()
@@ -55,6 +55,14 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     command.upgrade(alembic_config(engine), revision)
+
+
+def head_revision() -> str:
+    """The revision the migrations in this release end at."""
+    from alembic.script import ScriptDirectory
+
+    config = alembic_config(None)
+    return ScriptDirectory.from_config(config).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:

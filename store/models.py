@@ -26,8 +26,8 @@ PRODUCTS = ("webex-cloud-connect", "live-cx")
 MODES = ("integrated", "non-integrated")
 ROLES = ("operator", "admin")
 NUMBER_TYPES = ("user", "service", "contact-center")
-SYNC_STATES = ("pending", "pushed", "live", "failed")
-UPLOAD_STATES = ("preview", "submitted", "cancelled")
+SYNC_STATES = ("pending", "pushed", "live", "failed")  # a number's way into Webex, in order
+INT_MAX = 2**31 - 1  # the largest value an Integer column (ids, CAC) holds on every database
 
 
 def utcnow() -> datetime:
@@ -289,6 +289,8 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     next_run_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_by: Mapped[str | None] = mapped_column(String(100))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
 

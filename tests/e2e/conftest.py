@@ -1,125 +1,27 @@
-"""The running bot on 127.0.0.1 (werkzeug in a thread) with the real SDK against the fake Webex.
+"""End-to-end fixtures: the running bot (`tests.support.live`) against the fake Webex.
 
-`live` gives a bot whose webhooks are registered at the fake; `live.say(...)` writes a
-message as a user, has the fake deliver the signed webhook, waits until the inbox has
-finished that event and returns the bot's new messages in the room.
+`live` gives a bot whose webhooks are registered at the fake; `make_live(...)` starts one with a
+stand-in dispatch or changed settings.
 """
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from bot.app import create_app, runtime_of
-from bot.incoming import Dispatch
-from bot.retry import RetryPolicy
-from bot.webex_client import WebexClient
-from bot.webhooks_admin import register_webhooks
-from handlers.base import Services
 from provisioning.inventory import DEMO_INVENTORY, load_inventory_file
-from provisioning.settings import Settings
 from store.db import Database
-from store.models import WebhookEvent
-from tests.fakewebex.fixtures import fake_webex  # noqa: F401 - the fixture
-from tests.fakewebex.server import FakeWebex
-from tests.waiting import wait_until  # noqa: F401  (re-exported for the tests here)
-
-SECRET = "e2e-webhook-secret"
-ADMIN = "ops@acme.example"
-OPERATOR = "eve@acme.example"
-STRANGER = "mallory@elsewhere.example"
-FINISHED = ("done", "failed")
-
-
-class Sleeps(list):
-    """Records each wait the client asks for (Retry-After, back-off) but waits only briefly."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-        time.sleep(min(seconds, 0.01))
-
-
-def fast_client(fake: FakeWebex, sleeps: Sleeps | None = None) -> WebexClient:
-    """The production client; its waits are recorded instead of slowing the suite."""
-    return WebexClient(fake.bot_token, fake.base_url, timeout=10,
-                       policy=RetryPolicy(attempts=4, base_delay=0.05, max_delay=30),
-                       sleep=sleeps if sleeps is not None else Sleeps())
-
-
-@dataclass
-class LiveBot:
-    fake: FakeWebex
-    db: Database
-    settings: Settings
-    url: str
-    app: object
-    sleeps: Sleeps
-
-    def event_state(self, event_id: str) -> str | None:
-        with self.db.sessions() as session:
-            return session.scalar(select(WebhookEvent.state).where(WebhookEvent.id == event_id))
-
-    def wait_processed(self, event_id: str) -> str:
-        assert wait_until(lambda: self.event_state(event_id) in FINISHED), f"event {event_id} not processed"
-        return self.event_state(event_id)
-
-    def say(self, email: str, room_id: str, text: str | None, **options) -> list[dict]:
-        """A user message delivered as Webex would; returns the bot's replies to it."""
-        before = len(self.fake.bot_messages(room_id))
-        message = self.fake.user_message(email, room_id, text, **options)
-        responses = self.fake.deliver_message(message)
-        assert [r.status_code for r in responses] == [202]
-        self.wait_processed(message["id"])
-        return self.fake.bot_messages(room_id)[before:]
-
-    def press(self, email: str, room_id: str, card_message: dict, inputs: dict) -> list[dict]:
-        """A user submitting a card the bot posted; returns the bot's replies."""
-        before = len(self.fake.bot_messages(room_id))
-        action = self.fake.card_submit(email, room_id, card_message["id"], inputs)
-        responses = self.fake.deliver_action(action)
-        assert [r.status_code for r in responses] == [202]
-        self.wait_processed(action["id"])
-        return self.fake.bot_messages(room_id)[before:]
-
-
-def card_of(message: dict) -> dict:
-    [attachment] = message["attachments"]
-    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
-    return attachment["content"]
+from tests.support.fakewebex.server import FakeWebex
+from tests.support.live import LiveBot, LiveBots
 
 
 @pytest.fixture
-def make_live(db: Database, fake_webex: FakeWebex):  # noqa: F811 - pytest fixture injection
+def make_live(db: Database, fake_webex: FakeWebex):
     """Start the bot (optionally with a stand-in dispatch or settings changes); stopped after the test."""
-    started: list[tuple] = []
-
-    def start(dispatch: Dispatch | None = None, **settings_changes) -> LiveBot:
-        settings = Settings(database_url=db.engine.url.render_as_string(hide_password=False), webex_access_token=fake_webex.bot_token,
-                            webex_api_base_url=fake_webex.base_url, webex_webhook_secret=SECRET,
-                            **settings_changes)
-        sleeps = Sleeps()
-        app = create_app(settings, services=Services(db, settings), webex=fast_client(fake_webex, sleeps),
-                         dispatch=dispatch, inbox_options={"poll_seconds": 0.05})
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
-        started.append((server, thread, app))
-        url = f"http://127.0.0.1:{server.server_port}/webhooks/webex"
-        register_webhooks(fast_client(fake_webex).sdk, url, SECRET)
-        return LiveBot(fake_webex, db, settings, url, app, sleeps)
-
+    bots = LiveBots(db, fake_webex)
     load_inventory_file(db, DEMO_INVENTORY, actor="test")
-    yield start
-    for server, thread, app in started:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-        runtime_of(app).stop()
+    yield bots.start
+    bots.stop_all()
 
 
 @pytest.fixture

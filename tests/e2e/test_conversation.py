@@ -8,7 +8,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from store.models import AuditEntry, Number, Upload
-from tests.e2e.conftest import ADMIN, OPERATOR, STRANGER, card_of
+from tests.support.live import ADMIN, OPERATOR, STRANGER, card_of
 
 IMPORT = "import roma-cc profile=CC-Default sip=PSTN-Milan type=contact-center"
 

@@ -1,59 +1,26 @@
 """The real entry points as separate processes: gunicorn (Procfile `web`) and `serve`."""
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
-from pathlib import Path
 
-import pytest
 import requests
 from click.testing import CliRunner
 
 from bot.cli_webex import register, resolve_port
 from provisioning.inventory import DEMO_INVENTORY, load_inventory_file
 from store.models import OutboxMessage
-from tests.e2e.conftest import OPERATOR, SECRET, wait_until
-from tests.fakewebex import delivery
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def environment(db, fake) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBEX_", "DATABASE_URL", "PORT"))}
-    env.update(DATABASE_URL=db.engine.url.render_as_string(hide_password=False),
-               WEBEX_ACCESS_TOKEN=fake.bot_token, WEBEX_API_BASE_URL=fake.base_url,
-               WEBEX_WEBHOOK_SECRET=SECRET, LOG_LEVEL="WARNING")
-    return env
-
-
-def healthy(port: int) -> bool:
-    try:
-        return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
-    except requests.RequestException:
-        return False
-
-
-def start(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if not wait_until(lambda: healthy(port) or process.poll() is not None, timeout=30) or not healthy(port):
-        process.kill()
-        pytest.fail(f"server did not start: {process.communicate()[0].decode()[-2000:]}")
-    return process
-
-
-def stop(process: subprocess.Popen, how: signal.Signals = signal.SIGTERM) -> tuple[int, str]:
-    process.send_signal(how)
-    output, _ = process.communicate(timeout=30)
-    return process.returncode, output.decode()
+from tests.support.live import OPERATOR, wait_until
+from tests.support.processes import (
+    ROOT,
+    SECRET,
+    environment,
+    free_port,
+    gunicorn_command,
+    start,
+    stop,
+)
 
 
 def converse(fake, url: str) -> None:
@@ -64,7 +31,7 @@ def converse(fake, url: str) -> None:
     assert result.exit_code == 0, result.output
     room = fake.add_room("ops", "direct")
     message = fake.user_message(OPERATOR, room, "leads")
-    [envelope] = fake.envelopes("messages", delivery.message_data(message), message["personId"])
+    envelope = fake.message_envelope(message)
     assert [fake.deliver(envelope).status_code for _ in range(2)] == [202, 202]
     assert wait_until(lambda: len(fake.bot_messages(room)) >= 1)
     [reply] = fake.bot_messages(room)
@@ -74,9 +41,7 @@ def converse(fake, url: str) -> None:
 def test_under_gunicorn_with_two_workers(db, fake_webex):
     load_inventory_file(db, DEMO_INVENTORY, actor="test")
     port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "-c", "python:bot.gunicorn_conf", "--bind", f"127.0.0.1:{port}",
-               "--workers", "2", "bot.app:create_app()"]
-    process = start(command, environment(db, fake_webex), port)
+    process = start(gunicorn_command(port, workers=2), environment(db, fake_webex), port)
     try:
         converse(fake_webex, f"http://127.0.0.1:{port}/webhooks/webex")
         forged = requests.post(f"http://127.0.0.1:{port}/webhooks/webex", data=b"{}",
@@ -95,8 +60,7 @@ def test_procfile_web_only_acknowledges_and_the_worker_processes(db, fake_webex)
     assert "create_app(start_workers=False)" in procfile["web"] and procfile["worker"] == "leadsbot worker"
     port = free_port()
     env = environment(db, fake_webex)
-    web = start([sys.executable, "-m", "gunicorn", "-c", "python:bot.gunicorn_conf", "--bind", f"127.0.0.1:{port}",
-                 "bot.app:create_app(start_workers=False)"], env, port)
+    web = start(gunicorn_command(port, "bot.app:create_app(start_workers=False)"), env, port)
     room = fake_webex.add_room("ops", "direct")
     worker = None
     try:
@@ -106,7 +70,7 @@ def test_procfile_web_only_acknowledges_and_the_worker_processes(db, fake_webex)
                                                           "WEBEX_WEBHOOK_SECRET": SECRET})
         assert result.exit_code == 0, result.output
         message = fake_webex.user_message(OPERATOR, room, "leads")
-        [envelope] = fake_webex.envelopes("messages", delivery.message_data(message), message["personId"])
+        envelope = fake_webex.message_envelope(message)
         assert [fake_webex.deliver(envelope).status_code for _ in range(2)] == [202, 202]
         assert not wait_until(lambda: fake_webex.bot_messages(room), timeout=1.5)  # nobody processes in web
         worker = subprocess.Popen([sys.executable, "-m", "bot", "worker"], cwd=ROOT, env=env,

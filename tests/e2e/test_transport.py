@@ -10,8 +10,8 @@ from bot.replies import MAX_MESSAGE_BYTES
 from bot.webhooks_admin import register_webhooks
 from handlers.base import Reply, Services
 from store.models import OutboxMessage, WebhookEvent
-from tests.e2e.conftest import ADMIN, OPERATOR, SECRET, fast_client
-from tests.fakewebex import delivery
+from tests.support.live import ADMIN, OPERATOR, fast_client
+from tests.support.processes import SECRET
 
 
 def event_count(db) -> int:
@@ -19,15 +19,11 @@ def event_count(db) -> int:
         return session.scalar(select(func.count()).select_from(WebhookEvent))
 
 
-def envelope_for(live, message: dict) -> dict:
-    [envelope] = live.fake.envelopes("messages", delivery.message_data(message), message["personId"])
-    return envelope
-
 
 def test_forged_and_missing_signatures_are_refused_and_nothing_happens(live):
     room = live.fake.add_room("ops", "direct")
     message = live.fake.user_message(OPERATOR, room, "leads")
-    envelope = envelope_for(live, message)
+    envelope = live.fake.message_envelope(message)
     assert live.fake.deliver(envelope, signature="0" * 40).status_code == 401
     assert live.fake.deliver(envelope, secret="guessed-secret").status_code == 401
     assert live.fake.deliver(envelope, secret="").status_code == 401  # unsigned
@@ -38,7 +34,7 @@ def test_forged_and_missing_signatures_are_refused_and_nothing_happens(live):
 def test_a_redelivered_event_is_answered_once(live):
     room = live.fake.add_room("ops", "direct")
     message = live.fake.user_message(OPERATOR, room, "leads")
-    envelope = envelope_for(live, message)
+    envelope = live.fake.message_envelope(message)
     statuses = [live.fake.deliver(envelope).status_code for _ in range(3)]
     assert statuses == [202, 202, 202]
     live.wait_processed(message["id"])
@@ -94,11 +90,10 @@ def test_rate_limited_reading_of_the_message_is_waited_out(live):
 
 
 def test_webhook_registration_is_idempotent_and_reactivates_disabled_hooks(live):
-    sdk = fast_client(live.fake).sdk
     first = sorted(h["id"] for h in live.fake.webhooks)
     assert len(first) == 2
     live.fake.disable_webhook(first[0])
-    again = register_webhooks(sdk, live.url, SECRET)
+    again = register_webhooks(fast_client(live.fake), live.url, SECRET)
     hooks = live.fake.webhooks
     assert sorted(again) == first and len(hooks) == 2
     assert {(h["resource"], h["event"], h["status"], h["targetUrl"], h["secret"]) for h in hooks} == {
@@ -108,14 +103,15 @@ def test_webhook_registration_is_idempotent_and_reactivates_disabled_hooks(live)
 
 
 def test_registration_repoints_our_hooks_and_drops_duplicates(live):
-    sdk = fast_client(live.fake).sdk
+    client = fast_client(live.fake)
+    sdk = client.sdk  # someone else's hooks, made straight through the SDK
     new_url = live.url.replace("/webhooks/webex", "/moved/webhooks/webex")
     sdk.webhooks.create(name="copy", targetUrl=new_url, resource="messages", event="created", secret="x")
     sdk.webhooks.create(name="filtered", targetUrl=new_url, resource="attachmentActions", event="created",
                         filter="roomId=R", secret="x")
     sdk.webhooks.create(name="someone else's", targetUrl="http://127.0.0.1:9/other", resource="messages",
                         event="created", secret="theirs")
-    register_webhooks(sdk, new_url, "new-secret")
+    register_webhooks(client, new_url, "new-secret")
     hooks = live.fake.webhooks
     assert sorted((h["resource"], h["targetUrl"], h["secret"]) for h in hooks) == sorted([
         ("attachmentActions", new_url, "new-secret"), ("messages", "http://127.0.0.1:9/other", "theirs"),
@@ -129,9 +125,9 @@ def test_outbox_messages_are_posted_with_the_sdk_once(live):
         session.add(OutboxMessage(room_id=room, markdown="✅ roma-cc is Ready: 2 numbers live in Webex",
                                   dedupe_key="ready:1"))
     services = Services(live.db, live.settings)
-    sdk = fast_client(live.fake).sdk
-    assert flush_outbox(services, sdk) == 1
-    assert flush_outbox(services, sdk) == 0
+    client = fast_client(live.fake)
+    assert flush_outbox(services, client) == 1
+    assert flush_outbox(services, client) == 0
     assert [m["markdown"] for m in live.fake.bot_messages(room)] == [
         "✅ roma-cc is Ready: 2 numbers live in Webex"]
 
@@ -142,7 +138,7 @@ def test_no_token_or_secret_reaches_the_logs(live, caplog):
     live.fake.fail_next("POST", "/v1/messages$", 500)
     live.say(OPERATOR, room, "leads")
     bad = live.fake.user_message(ADMIN, room, "help")
-    live.fake.deliver(envelope_for(live, bad), secret="wrong")
+    live.fake.deliver(live.fake.message_envelope(bad), secret="wrong")
     logged = "\n".join(r.getMessage() for r in caplog.records) + json.dumps(
         [str(r.args) for r in caplog.records])
     assert live.fake.bot_token not in logged and SECRET not in logged

@@ -4,13 +4,13 @@ from __future__ import annotations
 import threading
 
 import pytest
-from webexpythonsdk.exceptions import ApiError
 from flask import Flask, Response
+from webexpythonsdk.exceptions import ApiError
 from werkzeug.serving import make_server
 
 from bot.webex_client import WebexClient
 from provisioning.errors import UserError
-from tests.e2e.conftest import Sleeps, fast_client
+from tests.support.live import Sleeps, fast_client
 
 
 def attached(fake, data: bytes, name: str = "numbers.csv") -> str:

@@ -1,31 +1,14 @@
 """A `chat` fixture: the demo inventory on a real database, and a way to talk to the handlers."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pytest
 
-from handlers import Attachment, Reply, Request, Services, dispatch
+from handlers import Services
 from provisioning.inventory import DEMO_INVENTORY, load_inventory_file
 from provisioning.settings import Settings
+from tests.support.chat import ADMIN, OPERATOR, Chat
 
-ADMIN = "ops@acme.example"
-OPERATOR = "eve@acme.example"
-
-
-@dataclass
-class Chat:
-    services: Services
-    replies: list[Reply] = field(default_factory=list)
-
-    def say(self, text: str, *, as_: str = ADMIN, room: str | None = None,
-            files: tuple[tuple[str, bytes], ...] = (), card: dict | None = None) -> Reply:
-        attachments = tuple(Attachment(name, (lambda data=data: data), len(data)) for name, data in files)
-        request = Request(email=as_, room_id=room or f"room:{as_}", text=text, attachments=attachments,
-                          card_inputs=card)
-        reply = dispatch(self.services, request)
-        self.replies.append(reply)
-        return reply
+__all__ = ["ADMIN", "OPERATOR", "Chat"]
 
 
 @pytest.fixture

@@ -6,8 +6,16 @@ import io
 
 from sqlalchemy import func, select
 
-from store.models import AuditEntry, InvalidEntry, Number, Service, StagedNumber, SyncTask, Upload
-from tests.handlers.conftest import ADMIN, OPERATOR
+from store.models import (
+    AuditEntry,
+    InvalidEntry,
+    Number,
+    Service,
+    StagedNumber,
+    SyncTask,
+    Upload,
+)
+from tests.support.chat import ADMIN, OPERATOR
 
 ROMA = "upload roma-cc profile=CC-Default sip=PSTN-Milan type=contact-center"
 BAGELS = "upload bagels-cc profile=CC-Default sip=PSTN-NewYork type=user"
@@ -128,10 +136,10 @@ def test_import_without_attachment_or_with_bad_file(chat, settings):
 
 
 def test_too_many_rows_leave_nothing_behind(db):
-    from tests.handlers.conftest import Chat
     from handlers import Services
     from provisioning.inventory import DEMO_INVENTORY, load_inventory_file
     from provisioning.settings import Settings
+    from tests.support.chat import Chat
 
     load_inventory_file(db, DEMO_INVENTORY, actor="test")
     chat = Chat(Services(db=db, settings=Settings(max_rows=5)))

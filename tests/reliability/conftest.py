@@ -13,7 +13,7 @@ from provisioning.inventory import DEMO_INVENTORY, load_inventory_file
 from provisioning.settings import Settings
 from store.db import Database
 from store.models import InvalidEntry, Number, StagedNumber, Upload
-from tests.handlers.conftest import ADMIN, Chat
+from tests.support.chat import ADMIN, Chat
 
 WEBEX_LIMIT = 7439
 APOLOGY = "something went wrong on my side"

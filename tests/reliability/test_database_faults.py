@@ -28,8 +28,8 @@ from provisioning.inventory import DEMO_INVENTORY, load_inventory_file
 from provisioning.settings import Settings
 from store.db import Database
 from store.models import Number, StagedNumber, Upload
-from tests.handlers.conftest import ADMIN, Chat
 from tests.reliability.conftest import DATABASE_DOWN, ROMA
+from tests.support.chat import ADMIN, Chat
 
 UPLOAD = f"upload {ROMA} +390212345600-699"
 

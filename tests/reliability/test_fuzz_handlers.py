@@ -15,9 +15,9 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from handlers import REGISTRY
-from provisioning.spreadsheets import template_xlsx
-from tests.handlers.conftest import ADMIN, OPERATOR
+from provisioning.files.templates import template_xlsx
 from tests.reliability.conftest import check_reply, snapshot
+from tests.support.chat import ADMIN, OPERATOR
 
 COMMANDS = sorted(REGISTRY.commands)
 SERVICES = ["roma-cc", "roma", "roma-cx", "bagels-cc", "lyon-cc", "thames-cc", "r", "%", "_", "ROMA-CC"]

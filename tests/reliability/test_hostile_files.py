@@ -15,11 +15,11 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from handlers import Attachment, Request, dispatch
+from provisioning.files.templates import template_xlsx
 from provisioning.settings import Settings
-from provisioning.spreadsheets import template_xlsx
 from store.models import Tenant
-from tests.handlers.conftest import ADMIN
 from tests.reliability.conftest import ROMA, Snapshot, check_reply, snapshot
+from tests.support.chat import ADMIN
 
 IMPORT = f"import {ROMA}"
 NOTHING = Snapshot(frozenset(), 0, 0, 0)

@@ -11,21 +11,26 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.webhooks_admin import register_webhooks
 from provisioning.inventory import DEMO_INVENTORY, load_inventory_file
 from store.db import Database
 from store.models import WebhookEvent
-from tests.e2e.conftest import OPERATOR, SECRET, fast_client, wait_until
-from tests.e2e.test_processes import ROOT, environment, free_port, healthy
-from tests.fakewebex import delivery
-from tests.fakewebex.server import FakeWebex
+from tests.support.fakewebex.server import FakeWebex
+from tests.support.live import OPERATOR, fast_client, wait_until
+from tests.support.processes import (
+    ROOT,
+    SECRET,
+    environment,
+    free_port,
+    gunicorn_command,
+    healthy,
+)
 
 EVENTS = 12
 IN_HAND = 4  # gunicorn workers x inbox threads: each claims one event and waits for Webex
@@ -37,8 +42,7 @@ MARKERS = {"help": "Commands:", "leads": "Pending Consent"}
 
 def launch(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
     """gunicorn in a process group of its own, so the master and its workers die together."""
-    command = [sys.executable, "-m", "gunicorn", "-c", "python:bot.gunicorn_conf", "--bind", f"127.0.0.1:{port}",
-               "--workers", "2", APP]
+    command = gunicorn_command(port, APP, workers=2)
     with log.open("ab") as output:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
                                    start_new_session=True)
@@ -56,9 +60,10 @@ def kill_group(process: subprocess.Popen, how: signal.Signals) -> int:
 
 
 def states(db: Database) -> Counter:
+    """Events by state, a pending event under a worker's lease counted as "in hand"."""
     with db.sessions() as session:
-        rows = session.execute(select(WebhookEvent.state, func.count()).group_by(WebhookEvent.state))
-        return Counter(dict(rows.all()))
+        rows = session.execute(select(WebhookEvent.state, WebhookEvent.locked_by.is_not(None)))
+        return Counter("in hand" if state == "pending" and leased else state for state, leased in rows)
 
 
 def message_reads(fake: FakeWebex) -> int:
@@ -66,8 +71,7 @@ def message_reads(fake: FakeWebex) -> int:
 
 
 def deliver(fake: FakeWebex, message: dict) -> dict:
-    [envelope] = fake.envelopes("messages", delivery.message_data(message), message["personId"])
-    response = fake.deliver(envelope)
+    response = fake.deliver(fake.message_envelope(message))
     assert response.status_code == 202
     return response.json()
 
@@ -83,12 +87,12 @@ def test_events_acknowledged_before_a_kill_are_each_answered_once_after_restart(
     port = free_port()
     first = launch(env, port, log)
     try:
-        register_webhooks(fast_client(fake_webex).sdk, f"http://127.0.0.1:{port}/webhooks/webex", SECRET)
+        register_webhooks(fast_client(fake_webex), f"http://127.0.0.1:{port}/webhooks/webex", SECRET)
         assert [deliver(fake_webex, m) for m in messages] == [{"accepted": True, "duplicate": False}] * EVENTS
-        assert wait_until(lambda: states(db)["processing"] == IN_HAND and message_reads(fake_webex) == IN_HAND)
+        assert wait_until(lambda: states(db)["in hand"] == IN_HAND and message_reads(fake_webex) == IN_HAND), (states(db), message_reads(fake_webex), log.read_text()[-3000:])
     finally:
         assert kill_group(first, signal.SIGKILL) == -signal.SIGKILL
-    assert states(db) == {"processing": IN_HAND, "pending": EVENTS - IN_HAND}
+    assert states(db) == {"in hand": IN_HAND, "pending": EVENTS - IN_HAND}
     assert fake_webex.bot_messages() == []
 
     port = free_port()

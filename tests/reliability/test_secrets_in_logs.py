@@ -23,12 +23,11 @@ from bot.shell import Shell
 from handlers import Attachment, Request, dispatch
 from provisioning.inventory import DEMO_INVENTORY, load_inventory_file
 from provisioning.settings import Settings
-from tests.e2e.conftest import wait_until
-from tests.e2e.test_processes import free_port, healthy
-from tests.fakewebex import delivery
-from tests.fakewebex.server import FakeWebex
-from tests.handlers.conftest import ADMIN, OPERATOR
 from tests.reliability.conftest import APOLOGY, DATABASE_DOWN, ROMA
+from tests.support.chat import ADMIN, OPERATOR
+from tests.support.fakewebex.server import FakeWebex
+from tests.support.live import wait_until
+from tests.support.processes import free_port, healthy
 
 MARK = uuid.uuid4().hex[:12]
 TOKEN = f"tokenmarker{MARK}"
@@ -132,7 +131,7 @@ def test_cli_processes_print_no_secret_at_debug(db, db_url, tmp_path):
             assert wait_until(lambda: healthy(port) or server.poll() is not None, timeout=30) and healthy(port)
             room = fake.add_room("ops", "direct")
             message = fake.user_message(OPERATOR, room, "leads")
-            [envelope] = fake.envelopes("messages", delivery.message_data(message), message["personId"])
+            envelope = fake.message_envelope(message)
             assert fake.deliver(envelope).status_code == 202
             assert wait_until(lambda: len(fake.bot_messages(room)) >= 1)
         finally:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 import signal
-import sys
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,10 +17,16 @@ from bot.webhooks_admin import register_webhooks
 from provisioning.inventory import DEMO_INVENTORY, load_inventory_file
 from store.db import Database
 from store.models import WebhookEvent
-from tests.e2e.conftest import OPERATOR, SECRET, fast_client, wait_until
-from tests.e2e.test_processes import environment, free_port, start, stop
-from tests.fakewebex import delivery
-from tests.fakewebex.server import FakeWebex
+from tests.support.fakewebex.server import FakeWebex
+from tests.support.live import OPERATOR, fast_client, wait_until
+from tests.support.processes import (
+    SECRET,
+    environment,
+    free_port,
+    gunicorn_command,
+    start,
+    stop,
+)
 
 DISTINCT = 270
 REDELIVERED = 30  # a tenth of the 300 deliveries
@@ -44,22 +49,16 @@ def user_messages(fake: FakeWebex, count: int) -> list[dict]:
             for n in range(count)]
 
 
-def envelope_of(fake: FakeWebex, message: dict) -> dict:
-    [envelope] = fake.envelopes("messages", delivery.message_data(message), message["personId"])
-    return envelope
-
 
 def test_a_burst_with_redeliveries_is_processed_exactly_once(db, fake_webex):
     load_inventory_file(db, DEMO_INVENTORY, actor="test")
     port = free_port()
     url = f"http://127.0.0.1:{port}/webhooks/webex"
-    command = [sys.executable, "-m", "gunicorn", "-c", "python:bot.gunicorn_conf", "--bind", f"127.0.0.1:{port}",
-               "--workers", "2", "bot.app:create_app()"]
-    process = start(command, environment(db, fake_webex), port)
+    process = start(gunicorn_command(port, workers=2), environment(db, fake_webex), port)
     try:
-        register_webhooks(fast_client(fake_webex).sdk, url, SECRET)
+        register_webhooks(fast_client(fake_webex), url, SECRET)
         messages = user_messages(fake_webex, DISTINCT)
-        envelopes = [envelope_of(fake_webex, m) for m in messages]
+        envelopes = [fake_webex.message_envelope(m) for m in messages]
         deliveries = envelopes + random.Random(6).sample(envelopes, REDELIVERED)
         random.Random(2000).shuffle(deliveries)
         with ThreadPoolExecutor(max_workers=SENDERS) as pool:

@@ -5,7 +5,7 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from provisioning.service_status import derive_status, status_counts
+from provisioning.leads.status import derive_status, status_counts
 from store.models import Number, OutboxMessage, Service, SyncTask, Upload
 
 

@@ -5,13 +5,12 @@ import threading
 from datetime import timedelta
 
 from provisioning.settings import Settings
-from provisioning.sync import run_due_sync
-from provisioning.sync_claims import LeaseLost, claim_due, release, renew
+from provisioning.sync.claims import LeaseLost, claim_due, release, renew
+from provisioning.sync.engine import run_due_sync
 from store.db import connect
-
-from .factories import T0, e164s, make_service, make_upload
-from .fakes import FakeNumbersApi
-from .helpers import number_states, outbox, task_of
+from tests.support.factories import T0, e164s, make_service, make_upload
+from tests.support.fake_numbers_api import FakeNumbersApi
+from tests.sync.helpers import number_states, outbox, task_of
 
 LEASE = timedelta(minutes=5)
 

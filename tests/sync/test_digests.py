@@ -5,11 +5,10 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import update
 
-from provisioning.digests import build_digest, due_digests, run_digests
+from provisioning.leads.digests import build_digest, due_digests, run_digests
 from store.models import DigestSubscription, Number, Operator
-
-from .factories import e164s, make_service, make_tenant, make_upload
-from .helpers import outbox
+from tests.support.factories import e164s, make_service, make_tenant, make_upload
+from tests.sync.helpers import outbox
 
 MORNING = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 

@@ -5,13 +5,20 @@ from datetime import timedelta
 
 import pytest
 
-from provisioning.numbers_api import PermanentApiError, RateLimited, TransientApiError
+from provisioning.backoff import Backoff
 from provisioning.settings import Settings
-from provisioning.sync import run_due_sync
-
-from .factories import T0, e164s, seed
-from .fakes import FakeNumbersApi, SimulatedCrash
-from .helpers import errors_of, number_states, outbox, status_of, task_of, upload
+from provisioning.sync.engine import run_due_sync
+from provisioning.sync.port import PermanentApiError, RateLimited, TransientApiError
+from tests.support.factories import T0, e164s, seed
+from tests.support.fake_numbers_api import FakeNumbersApi, SimulatedCrash
+from tests.sync.helpers import (
+    errors_of,
+    number_states,
+    outbox,
+    status_of,
+    task_of,
+    upload,
+)
 
 SETTINGS = Settings(sync_batch_size=500, sync_poll_seconds=60, sync_max_attempts=4)
 
@@ -179,7 +186,7 @@ def test_transient_errors_back_off_exponentially_with_jitter(db):
     api.fail_next("add", TransientApiError("[503] Service Unavailable"), times=3)
     delays, now = [], T0
     for _ in range(3):
-        sync(db, api, now, backoff_base=10)
+        sync(db, api, now, backoff=Backoff(base=10, cap=900))
         task = task_of(db, upload_id)
         delays.append((task.next_run_at - now).total_seconds())
         now = task.next_run_at
@@ -257,13 +264,13 @@ def test_crash_between_webex_ack_and_commit_repost_is_harmless(db):
 
 
 def test_ready_waits_for_every_upload_of_the_service_then_tells_each_once(db):
-    from .factories import make_upload
     from store.models import Service
+    from tests.support.factories import make_upload
 
     first, second = e164s(5), e164s(5, start=300000000)
     service_id, first_upload = seed(db, first, mode="non-integrated")
     with db.sessions.begin() as session:
-        second_upload = make_upload(session, session.get(Service, service_id), second, room_id="room-b").id
+        make_upload(session, session.get(Service, service_id), second, room_id="room-b")
     api = FakeNumbersApi()
     api.show("ORG-ROMA", "LOC-MILAN", first)
 
@@ -290,8 +297,8 @@ def test_removing_service_is_not_synced(db):
 
 
 def test_waiting_uploads_of_one_location_share_one_listing_per_pass(db):
-    from .factories import make_upload
     from store.models import Service
+    from tests.support.factories import make_upload
 
     service_id, _ = seed(db, e164s(5), mode="non-integrated")
     with db.sessions.begin() as session:

@@ -1,16 +1,13 @@
 """The whole path: chat upload + submit (the handlers), sync over HTTP, then `status`."""
 from __future__ import annotations
 
-from webexpythonsdk import WebexAPI
-
 from bot.telephony import WebexNumbersApi
 from handlers import Request, Services, dispatch
 from provisioning.inventory import DEMO_INVENTORY, load_inventory_file
 from provisioning.settings import Settings
-from provisioning.sync import run_due_sync
-from tests.fakewebex.fixtures import fake_webex  # noqa: F401
-
-from .helpers import outbox
+from provisioning.sync.engine import run_due_sync
+from tests.support.live import numbers_adapter
+from tests.sync.helpers import outbox
 
 ADMIN = "ops@acme.example"
 ROOM = "room:sync-flow"
@@ -31,7 +28,7 @@ def _submitted(db) -> Services:
 
 
 def _api(fake) -> WebexNumbersApi:
-    return WebexNumbersApi(WebexAPI(access_token=fake.bot_token, base_url=fake.base_url, wait_on_rate_limit=False))
+    return numbers_adapter(fake)
 
 
 def test_submitted_upload_syncs_to_ready_and_status_shows_it(db, fake_webex):

@@ -8,15 +8,22 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.scheduler import DIGEST_JOB, SYNC_JOB, SYNC_SOON_JOB, build_scheduler, default_worker_id
+from bot.bootstrap import Wiring
+from bot.scheduler import (
+    DIGEST_JOB,
+    SYNC_JOB,
+    SYNC_SOON_JOB,
+    build_scheduler,
+    start_scheduler,
+)
 from handlers.base import Services
-from provisioning.numbers_api import RateLimited
 from provisioning.settings import Settings
+from provisioning.sync.port import RateLimited
+from store import leases
 from store.models import utcnow
-
-from .factories import e164s, seed
-from .fakes import FakeNumbersApi
-from .helpers import number_states, outbox
+from tests.support.factories import e164s, seed
+from tests.support.fake_numbers_api import FakeNumbersApi
+from tests.sync.helpers import number_states, outbox
 
 
 def _services(db, **settings) -> Services:
@@ -81,13 +88,11 @@ def test_the_digest_job_queues_due_digests(db):
 
 
 def test_worker_ids_are_unique_per_start():
-    assert default_worker_id() != default_worker_id()
+    assert leases.worker_id("sync") != leases.worker_id("sync")
 
 
 def test_started_without_a_webex_token_only_digests_run(db):
-    from bot.scheduler import start_scheduler
-
-    scheduler = start_scheduler(_services(db))
+    scheduler = start_scheduler(Wiring(_services(db), None, None))
     try:
         assert [job.id for job in scheduler.get_jobs()] == [DIGEST_JOB]
     finally:

@@ -6,12 +6,15 @@ from collections import Counter
 import pytest
 from sqlalchemy import event, update
 
-from provisioning.service_status import (
-    ServiceStatus, derive_status, last_sync_error, status_counts, statuses,
+from provisioning.leads.status import (
+    ServiceStatus,
+    derive_status,
+    last_sync_error,
+    status_counts,
+    statuses,
 )
 from store.models import Number, Service, SyncTask
-
-from .factories import T0, e164s, make_service, make_upload
+from tests.support.factories import T0, e164s, make_service, make_upload
 
 
 def _service(**fields) -> Service:

@@ -1,27 +1,30 @@
-"""bot/telephony.py over real HTTP: status mapping, paging, timeouts, the SDK's session."""
+"""bot/telephony.py over real HTTP: status mapping, paging, timeouts, the token it is given."""
 from __future__ import annotations
 
 import socket
 
 import pytest
-from webexpythonsdk import WebexAPI
 
 from bot.telephony import WebexNumbersApi
-from provisioning.numbers_api import PermanentApiError, RateLimited, RemoteNumber, TransientApiError
-from tests.fakewebex.fixtures import fake_webex  # noqa: F401
-
-from .factories import e164s
+from bot.tokens import StaticToken
+from provisioning.sync.port import (
+    PermanentApiError,
+    RateLimited,
+    RemoteNumber,
+    TransientApiError,
+)
+from tests.support.factories import e164s
+from tests.support.live import numbers_adapter
 
 ORG, LOC = "ORG-ROMA", "LOC-MILAN"
 ADD_PATH = r"/v1/telephony/config/locations/[^/]+/numbers$"
 
 
 def adapter(fake, token=None, **options) -> WebexNumbersApi:
-    sdk = WebexAPI(access_token=token or fake.bot_token, base_url=fake.base_url, wait_on_rate_limit=False)
-    return WebexNumbersApi(sdk, **options)
+    return numbers_adapter(fake, token, **options)
 
 
-def test_add_sends_the_documented_body_with_the_sdk_token(fake_webex):
+def test_add_sends_the_documented_body_with_the_organization_token(fake_webex):
     result = adapter(fake_webex).add_numbers(ORG, LOC, e164s(2), "SERVICE")
     assert result.added == e164s(2) and result.refused == {}
     [post] = [r for r in fake_webex.requests if r.method == "POST"]
@@ -92,6 +95,6 @@ def test_timeouts_and_refused_connections_are_transient(fake_webex):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    closed = WebexNumbersApi(WebexAPI(access_token="t", base_url=f"http://127.0.0.1:{port}/v1/"))
+    closed = WebexNumbersApi(f"http://127.0.0.1:{port}/v1/", StaticToken("t"))
     with pytest.raises(TransientApiError, match="ConnectionError"):
         list(closed.list_numbers(ORG, LOC))

@@ -6,17 +6,18 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from webexpythonsdk import WebexAPI
 
+from bot.bootstrap import Wiring
+from bot.scheduler import start_scheduler
 from bot.telephony import WebexNumbersApi
+from provisioning.services import Services
 from provisioning.settings import Settings
-from provisioning.sync import run_due_sync
+from provisioning.sync.engine import run_due_sync
 from store.db import connect
-from tests.fakewebex.fixtures import fake_webex  # noqa: F401
-
-from .factories import T0, e164s, make_service, make_upload, seed
-from .fakes import SimulatedCrash
-from .helpers import errors_of, number_states, outbox, status_of, task_of
+from tests.support.factories import T0, e164s, make_service, make_upload, seed
+from tests.support.fake_numbers_api import SimulatedCrash
+from tests.support.live import fast_client, numbers_adapter
+from tests.sync.helpers import errors_of, number_states, outbox, status_of, task_of
 
 ORG, LOC = "ORG-ROMA", "LOC-MILAN"
 ADD_PATH = r"/v1/telephony/config/locations/[^/]+/numbers$"
@@ -25,8 +26,7 @@ SETTINGS = Settings(sync_batch_size=500, sync_poll_seconds=60, sync_max_attempts
 
 
 def adapter(fake, **options) -> WebexNumbersApi:
-    return WebexNumbersApi(WebexAPI(access_token=fake.bot_token, base_url=fake.base_url,
-                                    wait_on_rate_limit=False), **options)
+    return numbers_adapter(fake, **options)
 
 
 def sync(db, api, now=T0, worker="w1", settings=SETTINGS):
@@ -212,13 +212,10 @@ def test_two_workers_against_one_database_never_double_post(db, db_url, fake_web
 
 
 def test_scheduler_syncs_and_the_ready_notice_reaches_the_room(db, fake_webex):
-    from bot.scheduler import start_scheduler
-    from handlers.base import Services
-
     room = fake_webex.add_room("Roma ops", "group")
     seed(db, e164s(50), org_id=ORG, location_id=LOC, room_id=room)
-    sdk = WebexAPI(access_token=fake_webex.bot_token, base_url=fake_webex.base_url, wait_on_rate_limit=False)
-    scheduler = start_scheduler(Services(db=db, settings=SETTINGS), sdk, outbox_seconds=0.1)
+    wiring = Wiring(Services(db=db, settings=SETTINGS), fast_client(fake_webex), adapter(fake_webex))
+    scheduler = start_scheduler(wiring, outbox_seconds=0.1)
     try:
         for _ in range(200):
             if fake_webex.bot_messages(room):

@@ -8,7 +8,13 @@ import pytest
 import yaml
 
 from provisioning.errors import UserError
-from provisioning.inventory import DEMO_INVENTORY, InventoryError, LoadReport, parse_inventory, read_inventory
+from provisioning.inventory import (
+    DEMO_INVENTORY,
+    InventoryError,
+    LoadReport,
+    parse_inventory,
+    read_inventory,
+)
 
 SERVICE = "tenants[0].customers[0].services[0]"
 

@@ -8,7 +8,13 @@ from hypothesis import strategies as st
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from provisioning.errors import UserError
-from provisioning.numbers import NumberChecker, NumberError, is_valid_e164, normalise, spreadsheet_hint
+from provisioning.numbers.e164 import (
+    NumberChecker,
+    NumberError,
+    is_valid_e164,
+    normalise,
+    spreadsheet_hint,
+)
 
 IT = NumberChecker("IT")
 US = NumberChecker("US")

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneMetadata, PhoneNumberFormat, PhoneNumberType, re_util
 
-from provisioning.numbers import is_valid_e164
+from provisioning.numbers.e164 import is_valid_e164
 
 DIGITS = "0123456789"
 CALLING_CODES = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)

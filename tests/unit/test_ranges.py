@@ -9,10 +9,15 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
-from provisioning.numbers import NumberChecker, NumberError, is_valid_e164
-from provisioning.ranges import (
-    MAX_RANGE_DEFAULT, Entry, invalid_in_range, parse_entry, parse_range, split_entry,
+from provisioning.numbers.e164 import NumberChecker, NumberError, is_valid_e164
+from provisioning.numbers.ranges import (
+    Entry,
+    invalid_in_range,
+    parse_entry,
+    parse_range,
+    split_entry,
 )
+from provisioning.settings import Settings
 
 IT = NumberChecker("IT")
 US = NumberChecker("US")
@@ -182,7 +187,7 @@ def test_range_over_the_limit():
         "range of 100 numbers is over the limit of 99 — split it into smaller ranges")
     assert reason("+12127800000 - +12127900000") == (
         "range of 100,001 numbers is over the limit of 100,000 — split it into smaller ranges")
-    assert parse_entry("+12127800000 - +12127899999", US).count == MAX_RANGE_DEFAULT
+    assert parse_entry("+12127800000 - +12127899999", US).count == Settings.max_range
 
 
 def test_range_end_in_another_country_names_the_expected_prefix():
@@ -226,7 +231,7 @@ def test_property_parse_entry_raises_only_number_error(text):
     except NumberError as exc:
         assert exc.reason
     else:
-        assert 1 <= entry.count <= MAX_RANGE_DEFAULT and IT.is_valid_e164(entry.start)
+        assert 1 <= entry.count <= Settings.max_range and IT.is_valid_e164(entry.start)
 
 
 @settings(max_examples=300, deadline=None)

@@ -10,20 +10,13 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.formula import ArrayFormula
 
-from provisioning.spreadsheets import (
-    DEFAULT_MAX_BYTES,
-    TEMPLATE_EXAMPLES,
-    FileError,
-    Row,
-    csv_bytes,
-    invalid_rows_csv,
-    read_rows,
-    safe_cell,
-    template_csv,
-    template_xlsx,
-)
 from provisioning.errors import UserError
-from provisioning.xlsxfiles import BOMB_RATIO_FLOOR, number_text
+from provisioning.files.exports import csv_bytes, invalid_rows_csv, safe_cell
+from provisioning.files.reader import read_rows
+from provisioning.files.sheet import FileError, Row
+from provisioning.files.templates import TEMPLATE_EXAMPLES, template_csv, template_xlsx
+from provisioning.files.xlsx_reader import BOMB_RATIO_FLOOR, number_text
+from provisioning.settings import Settings
 
 BOM = b"\xef\xbb\xbf"
 
@@ -294,7 +287,7 @@ def test_xlsx_forged_row_number_past_excel_stops():
 # --- errors on the whole file ------------------------------------------------------------
 
 def test_size_limit_names_sizes_and_fix():
-    message = error(b"Number\n" + b"+12127881500\n" * 2_000_000, max_bytes=DEFAULT_MAX_BYTES)
+    message = error(b"Number\n" + b"+12127881500\n" * 2_000_000, max_bytes=Settings.max_file_bytes)
     assert message == "The file is 24.8 MB, over the 20 MB limit: split it into several files."
     assert "11 bytes, over the 10 bytes limit" in error(b"Number\n+1\n+", max_bytes=10)
 

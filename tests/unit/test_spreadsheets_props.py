@@ -8,7 +8,10 @@ import zipfile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from provisioning.spreadsheets import FileError, csv_bytes, read_rows, safe_cell, template_xlsx
+from provisioning.files.exports import csv_bytes, safe_cell
+from provisioning.files.reader import read_rows
+from provisioning.files.sheet import FileError
+from provisioning.files.templates import template_xlsx
 from tests.unit.test_spreadsheets import handmade_workbook
 
 HEADER = ("Number", "Range End")

@@ -1,10 +1,19 @@
 """The upload validation pipeline: entries in, valid numbers and named problems out."""
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from provisioning.numbers import NumberChecker
-from provisioning.validation import DUPLICATE_REASON, Invalid, RawEntry, Tally, Valid, entries_from_words, validate
+from provisioning.numbers.e164 import NumberChecker
+from provisioning.numbers.validation import (
+    DUPLICATE_REASON,
+    Invalid,
+    RawEntry,
+    Tally,
+    Valid,
+    entries_from_words,
+    validate,
+)
 
 IT = NumberChecker("IT")
 

@@ -5,8 +5,6 @@ SDK against the fake Webex server is exercised in tests/e2e.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
 from dataclasses import dataclass, field
@@ -14,22 +12,21 @@ from dataclasses import dataclass, field
 import pytest
 
 from bot.app import create_app, runtime_of
+from bot.bootstrap import Wiring
 from handlers.base import Reply, Request, Services
 from provisioning.settings import Settings
-from tests.waiting import wait_until  # noqa: F401  (re-exported for the tests here)
+from tests.support import signing
+from tests.support.signing import envelope
+from tests.support.waiting import wait_until
+
+__all__ = ["BOT_ID", "SECRET", "drain", "envelope", "post_event", "sign", "wait_until"]
 
 SECRET = "test-webhook-secret"
 BOT_ID = "BOT-PERSON-ID"
 
 
 def sign(body: bytes, secret: str = SECRET) -> str:
-    return hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
-
-
-def envelope(data_id: str, resource: str = "messages", event: str = "created", **data) -> dict:
-    return {"id": "WEBHOOK-1", "name": "leadsbot messages:created", "resource": resource,
-            "event": event, "actorId": data.get("personId", "PERSON-1"),
-            "data": {"id": data_id, "roomId": "ROOM-1", "personId": "PERSON-1", **data}}
+    return signing.sign(body, secret)
 
 
 @dataclass
@@ -94,8 +91,8 @@ def recorded() -> RecordingDispatch:
 @pytest.fixture
 def app(db, settings, webex, recorded):
     """Workers stopped: tests drive the inbox with run_once() so nothing races them."""
-    application = create_app(settings, services=Services(db=db, settings=settings), webex=webex,
-                             start_workers=False, dispatch=recorded)
+    wiring = Wiring(Services(db=db, settings=settings), webex, None)
+    application = create_app(wiring=wiring, start_workers=False, dispatch=recorded)
     yield application
     runtime_of(application).stop()
 

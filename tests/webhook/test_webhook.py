@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from bot.app import create_app
+from bot.bootstrap import Wiring
 from bot.webhook import MAX_BODY_BYTES
 from handlers.base import Services
 from store.db import Database, make_engine
@@ -41,8 +42,8 @@ def test_bad_signature_is_401_and_nothing_recorded(client, db):
 
 
 def test_signature_is_checked_before_the_database_is_touched(tmp_path, settings, webex, recorded):
-    app = create_app(settings, services=Services(unreachable_database(tmp_path), settings),
-                     webex=webex, start_workers=False, dispatch=recorded)
+    app = create_app(wiring=Wiring(Services(unreachable_database(tmp_path), settings), webex, None),
+                      start_workers=False, dispatch=recorded)
     body = json.dumps(envelope("MSG-1")).encode()
     response = post_event(app.test_client(), body, signature=sign(body, "forged"))
     assert response.status_code == 401
@@ -100,7 +101,7 @@ def test_oversized_body_is_413_and_not_recorded(client, db):
 
 def test_webhooks_are_refused_when_no_secret_is_configured(db, settings, webex, recorded):
     unsigned = settings.__class__(database_url=settings.database_url, webex_access_token="t")
-    app = create_app(unsigned, services=Services(db, unsigned), webex=webex, start_workers=False,
+    app = create_app(wiring=Wiring(Services(db, unsigned), webex, None), start_workers=False,
                      dispatch=recorded)
     body = json.dumps(envelope("MSG-1")).encode()
     assert post_event(app.test_client(), body, signature=sign(body, "")).status_code == 401
@@ -114,16 +115,16 @@ def test_healthz_reports_the_database(client):
 
 
 def test_healthz_is_503_when_the_database_is_down(tmp_path, settings, webex, recorded):
-    app = create_app(settings, services=Services(unreachable_database(tmp_path), settings),
-                     webex=webex, start_workers=False, dispatch=recorded)
+    app = create_app(wiring=Wiring(Services(unreachable_database(tmp_path), settings), webex, None),
+                      start_workers=False, dispatch=recorded)
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json() == {"status": "unavailable", "database": "unreachable", "inbox_workers": 0}
 
 
 def test_database_down_while_recording_is_503_so_webex_retries(tmp_path, settings, webex, recorded):
-    app = create_app(settings, services=Services(unreachable_database(tmp_path), settings),
-                     webex=webex, start_workers=False, dispatch=recorded)
+    app = create_app(wiring=Wiring(Services(unreachable_database(tmp_path), settings), webex, None),
+                      start_workers=False, dispatch=recorded)
     assert post_event(app.test_client(), envelope("MSG-1")).status_code == 503
 
 

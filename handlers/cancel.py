@@ -1,0 +1,21 @@
+"""`cancel`: drop a preview; nothing of it is stored."""
+from __future__ import annotations
+
+from handlers.base import Reply
+from handlers.registry import Args, Command, Context
+from handlers.submit import upload_id
+from provisioning.uploads.submission import cancel
+
+
+def run(ctx: Context, args: Args) -> Reply:
+    summary = cancel(ctx.services.db, ctx.actor, ctx.request.room_id, upload_id(args))
+    return Reply(f"Preview #{summary.upload_id} for {summary.service} cancelled: nothing was stored.")
+
+
+COMMAND = Command(
+    name="cancel",
+    usage="cancel [UPLOAD-ID]",
+    summary="drop a preview (without an ID: your latest preview in this space)",
+    examples=("cancel", "cancel 12"),
+    run=run,
+)

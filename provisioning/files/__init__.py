@@ -1,0 +1,1 @@
+"""Spreadsheets in and out: reading CSV/XLSX attachments, templates, and safe CSV exports."""

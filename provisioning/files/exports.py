@@ -1,0 +1,54 @@
+"""Files written for operators (numbers exports, invalid-rows reports), safe to open anywhere.
+
+They follow OWASP's CSV-injection guidance, so opening one in a spreadsheet program can never
+run anything, and E.164 numbers keep their `+`.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+
+from provisioning.files.sheet import BOM
+
+_ENCODE_EVERY = 10_000  # rows per chunk when encoding CSV output, to keep one copy in memory
+
+
+def safe_cell(value: str) -> str:
+    """The cell text, prefixed with `'` when a spreadsheet could take it for a formula.
+
+    OWASP's CSV-injection rule: = + - @ tab and CR start formulas. A + or - followed only by
+    digits is a phone number or a plain number, harmless, and stays as is so exported E.164
+    numbers keep their form.
+    """
+    if not value:
+        return value
+    first = value[0]
+    if first in "=@\t\r":
+        return "'" + value
+    if first in "+-" and not (len(value) > 1 and value[1:].isascii() and value[1:].isdigit()):
+        return "'" + value
+    return value
+
+
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """A CSV file (UTF-8 with BOM, so Excel picks the encoding) with every cell made safe."""
+    out = io.BytesIO()
+    out.write(BOM.encode())
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow([safe_cell(str(cell)) for cell in header])
+    for count, row in enumerate(rows, start=1):
+        writer.writerow([safe_cell("" if cell is None else str(cell)) for cell in row])
+        if count % _ENCODE_EVERY == 0:
+            out.write(text.getvalue().encode())
+            text.seek(0)
+            text.truncate()
+    out.write(text.getvalue().encode())
+    return out.getvalue()
+
+
+def invalid_rows_csv(rows: Iterable[tuple[int, str, str]]) -> bytes:
+    """The invalid entries of an upload as a CSV file: row number, value, reason."""
+    return csv_bytes(("Row", "Value", "Reason"), rows)
+

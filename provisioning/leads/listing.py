@@ -1,0 +1,84 @@
+"""Customer Leads: the tenant's services with customer, channel, status and dates."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+
+from provisioning.directory import Actor, find_service
+from provisioning.leads.status import (
+    ServiceStatus,
+    derive_status,
+    last_sync_error,
+    status_counts,
+)
+from store.db import Database
+from store.models import Customer, Service, Upload
+
+
+@dataclass(frozen=True)
+class Lead:
+    service: str
+    customer: str
+    channel: str
+    product: str
+    mode: str
+    status: ServiceStatus
+    org_id: str
+    location_id: str
+    country: str
+    consented_on: datetime | None
+    last_modified: datetime
+    counts: Counter
+
+
+def list_leads(db: Database, actor: Actor, text: str = "", limit: int = 200) -> tuple[list[Lead], int]:
+    """Services whose service, customer, channel or organization ID contains `text`; and how many matched."""
+    query = select(Service, Customer.name).join(Customer, Customer.id == Service.customer_id).where(
+        Service.tenant_id == actor.tenant_id)
+    if text.strip():
+        wanted = text.strip().lower()
+        query = query.where(or_(*(func.lower(column).contains(wanted, autoescape=True) for column in
+                                  (Service.name, Customer.name, Service.channel, Service.org_id))))
+    with db.sessions() as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.execute(query.order_by(Customer.name, Service.name).limit(limit)).all()
+        counts = status_counts(session, (service.id for service, _ in rows))
+        return [_lead(service, customer, counts[service.id]) for service, customer in rows], total
+
+
+def _lead(service: Service, customer: str, counts: Counter) -> Lead:
+    return Lead(service.name, customer, service.channel, service.product, service.mode,
+                derive_status(service, counts), service.org_id, service.location_id, service.country,
+                service.consented_on, service.last_modified, counts)
+
+
+@dataclass(frozen=True)
+class RecentUpload:
+    upload_id: int
+    state: str
+    valid: int
+    created_at: datetime
+    ready_notified_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ServiceReport:
+    lead: Lead
+    last_error: str | None
+    recent_uploads: list[RecentUpload]
+
+
+def service_report(db: Database, actor: Actor, name: str) -> ServiceReport:
+    """What `status SERVICE` shows: status, numbers by sync state, last error, latest uploads."""
+    with db.sessions() as session:
+        service = find_service(session, actor, name)
+        customer = session.scalar(select(Customer.name).where(Customer.id == service.customer_id))
+        counts = status_counts(session, [service.id])[service.id]
+        uploads = session.execute(
+            select(Upload.id, Upload.state, Upload.valid_count, Upload.created_at, Upload.ready_notified_at)
+            .where(Upload.service_id == service.id).order_by(Upload.id.desc()).limit(5)).all()
+        return ServiceReport(_lead(service, customer, counts), last_sync_error(session, service.id),
+                             [RecentUpload(*row) for row in uploads])

@@ -1,0 +1,147 @@
+"""Turns raw entries (command arguments, card fields, spreadsheet rows) into valid numbers and invalid rows.
+
+One pipeline for every entry path (SPEC §2), streaming so a million-row file never sits in memory:
+only the set of numbers already seen (as integers) is kept, to report in-upload duplicates once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from provisioning.numbers.e164 import DASHES, NumberChecker, NumberError
+from provisioning.numbers.ranges import (
+    Entry,
+    invalid_in_range,
+    parse_range,
+    split_entry,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RawEntry:
+    """One entry as the operator wrote it; `row` is the spreadsheet row or argument position."""
+
+    row: int
+    number: str
+    range_end: str = ""
+
+    @property
+    def text(self) -> str:
+        return f"{self.number}-{self.range_end}" if self.range_end else self.number
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    row: int
+    value: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Valid:
+    row: int
+    e164: str
+
+
+@dataclass
+class Tally:
+    """Running counts of one validation pass."""
+
+    entries: int = 0
+    valid: int = 0
+    invalid: int = 0
+    duplicates: int = 0
+
+
+DUPLICATE_REASON = "duplicate — this number appears more than once in the upload (it is kept once)"
+
+
+def _may_be_range(text: str) -> bool:
+    return any(dash in text for dash in DASHES)
+
+
+def parse_raw_entry(raw: RawEntry, checker: NumberChecker, max_range: int) -> Entry:
+    """A single number or a range, both ends checked; raises NumberError."""
+    if raw.range_end:
+        return parse_range(raw.number, raw.range_end, checker, max_range=max_range)
+    if not _may_be_range(raw.number):
+        e164 = checker.check(raw.number)
+        return Entry(e164, e164)
+    start, end = split_entry(raw.number)
+    if end is None:
+        e164 = checker.check(start)
+        return Entry(e164, e164)
+    return parse_range(start, end, checker, max_range=max_range)
+
+
+def validate(raw_entries: Iterable[RawEntry], checker: NumberChecker, *, max_range: int,
+             tally: Tally | None = None) -> Iterator[Valid | Invalid]:
+    """Yield every valid number once and every invalid entry, in input order."""
+    tally = tally if tally is not None else Tally()
+    seen: set[int] = set()
+    reported_duplicates: set[int] = set()
+    for raw in raw_entries:
+        tally.entries += 1
+        try:
+            entry = parse_raw_entry(raw, checker, max_range)
+        except NumberError as exc:
+            tally.invalid += 1
+            yield Invalid(raw.row, raw.text, exc.reason)
+            continue
+        if entry.start == entry.end:
+            key = int(entry.start[1:])
+            if key not in seen:
+                seen.add(key)
+                tally.valid += 1
+                yield Valid(raw.row, entry.start)
+                continue
+        bad = set(invalid_in_range(entry, checker)) if entry.count > 1 else set()
+        for e164 in sorted(bad):
+            tally.invalid += 1
+            yield Invalid(raw.row, e164, f"not a valid {checker.country} number — inside range {entry.start}-{entry.end}; "
+                                            "split the range around it")
+        for e164 in entry.numbers():
+            if e164 in bad:
+                continue
+            key = int(e164[1:])
+            if key in seen:
+                if key not in reported_duplicates:
+                    reported_duplicates.add(key)
+                    tally.duplicates += 1
+                    yield Invalid(raw.row, e164, DUPLICATE_REASON)
+                continue
+            seen.add(key)
+            tally.valid += 1
+            yield Valid(raw.row, e164)
+
+
+_CONTINUATION_DIGITS = 6
+
+
+def _continues(previous: str, word: str) -> bool:
+    """Whether `word` is more of the number before it (typed with spaces) rather than a new entry."""
+    if not previous.startswith("+"):
+        return False
+    if word[:1] in DASHES:
+        return True
+    digits = sum(ch.isdigit() for ch in word)
+    return 0 < digits <= _CONTINUATION_DIGITS and all(ch.isdigit() or ch in DASHES or ch in "()." for ch in word)
+
+
+def entries_from_words(words: Iterable[str]) -> list[RawEntry]:
+    """Entries typed in a message: separated by spaces, commas or new lines.
+
+    A number may be typed with spaces (`+39 02 1234 5678`) or a range with a spaced dash
+    (`+12127881500 - 1599`): short digit groups after a `+` number continue it.
+    """
+    grouped: list[str] = []
+    for word in words:
+        for part in word.replace(";", ",").split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if grouped and _continues(grouped[-1], part):
+                grouped[-1] = f"{grouped[-1]} {part}"
+            else:
+                grouped.append(part)
+    return [RawEntry(position, text) for position, text in enumerate(grouped, start=1)]

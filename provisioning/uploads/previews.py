@@ -1,0 +1,159 @@
+"""Previews: validate every entry and stage the valid numbers, nothing stored yet (SPEC §2).
+
+A preview keeps its valid numbers in `staged_numbers` so that it survives between messages
+(and between shell runs) until `submission` stores or drops it. Checks against the store are
+set-based queries, never one query per number.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from sqlalchemy import case, delete, exists, func, insert, literal, select
+from sqlalchemy.orm import Session
+
+from provisioning.audit import audit
+from provisioning.directory import Actor, find_service
+from provisioning.errors import UserError
+from provisioning.files.exports import invalid_rows_csv
+from provisioning.numbers.e164 import NumberChecker
+from provisioning.numbers.validation import Invalid, RawEntry, Tally, Valid, validate
+from provisioning.settings import Settings
+from provisioning.uploads.options import (
+    UploadOptions,
+    check_accepts_numbers,
+    check_options,
+)
+from store.bulk import bulk_insert, chunks
+from store.db import Database
+from store.models import InvalidEntry, Number, Service, StagedNumber, Upload
+
+BATCH = 20_000
+ALREADY_UPLOADED = "already uploaded to this service"
+
+
+@dataclass(frozen=True)
+class UploadSummary:
+    """What the operator is shown about an upload."""
+
+    upload_id: int
+    service: str
+    state: str
+    valid: int
+    invalid: int
+    already: int
+    duplicates: int
+    entries: int
+    sample_invalid: tuple[Invalid, ...]
+
+    @property
+    def reported(self) -> int:
+        """Entries in the invalid-rows report: invalid, already uploaded and repeated ones."""
+        return self.invalid + self.already + self.duplicates
+
+
+def _stage(session: Session, upload_id: int, results: Iterable[Valid | Invalid]) -> None:
+    """Bulk-insert valid numbers into staging and invalid entries into the report, in batches."""
+    for chunk in chunks(results, BATCH):
+        valid = [(upload_id, r.e164, r.row) for r in chunk if type(r) is Valid]
+        invalid = [(upload_id, r.row, r.value[:500], r.reason) for r in chunk if type(r) is Invalid]
+        if valid:
+            bulk_insert(session, StagedNumber.__table__, ("upload_id", "e164", "row"), valid)
+        if invalid:
+            bulk_insert(session, InvalidEntry.__table__, ("upload_id", "row", "value", "reason"), invalid)
+
+
+def _move_conflicts(session: Session, upload: Upload, tenant_id: int) -> int:
+    """Staged numbers already in the store become report entries; returns how many were already in this service."""
+    conflict = (
+        select(StagedNumber.row, StagedNumber.e164, Number.service_id, Service.name, Service.tenant_id)
+        .join(Number, Number.e164 == StagedNumber.e164)
+        .join(Service, Service.id == Number.service_id)
+        .where(StagedNumber.upload_id == upload.id)
+    ).subquery()
+    reason = case(
+        (conflict.c.service_id == upload.service_id, literal(ALREADY_UPLOADED)),
+        (conflict.c.tenant_id == tenant_id, literal("assigned to service ") + conflict.c.name),
+        else_=literal("assigned to a service of another tenant"),
+    )
+    session.execute(insert(InvalidEntry).from_select(
+        ["upload_id", "row", "value", "reason"],
+        select(literal(upload.id), conflict.c.row, conflict.c.e164, reason),
+    ))
+    already = session.scalar(select(func.count()).select_from(InvalidEntry).where(
+        InvalidEntry.upload_id == upload.id, InvalidEntry.reason == ALREADY_UPLOADED)) or 0
+    session.execute(delete(StagedNumber).where(
+        StagedNumber.upload_id == upload.id, exists().where(Number.e164 == StagedNumber.e164)))
+    return already
+
+
+def preview(db: Database, actor: Actor, room_id: str, service_name: str, options: UploadOptions,
+            entries: Iterable[RawEntry], settings: Settings, *, source: str, filename: str | None = None) -> UploadSummary:
+    """Validate every entry and stage the valid numbers; nothing reaches `numbers` until submit.
+
+    One transaction: an error while reading the entries (a damaged file) leaves nothing behind.
+    """
+    with db.sessions.begin() as session:
+        return _preview(session, actor, room_id, service_name, options, entries, settings, source, filename)
+
+
+def _preview(session: Session, actor: Actor, room_id: str, service_name: str, options: UploadOptions,
+             entries: Iterable[RawEntry], settings: Settings, source: str, filename: str | None) -> UploadSummary:
+    service = find_service(session, actor, service_name)
+    check_accepts_numbers(service)
+    checked = check_options(session, actor, service, options)
+    upload = Upload(
+        tenant_id=actor.tenant_id, service_id=service.id, operator_id=actor.operator_id, room_id=room_id,
+        source=source, filename=filename, number_type=checked.number_type, cac=checked.cac,
+        calling_profile_id=checked.calling_profile.id, sip_connection_id=checked.sip_connection.id,
+        service_info=checked.service_info,
+    )
+    session.add(upload)
+    session.flush()
+    tally = Tally()
+    checker = NumberChecker(service.country)
+    _stage(session, upload.id, validate(entries, checker, max_range=settings.max_range, tally=tally))
+    if tally.entries == 0:
+        raise UserError("No numbers given. Write them after the options, e.g. `+390212345678` or a range "
+                        "`+390212345600-699`, or attach a file (`template` gives one).")
+    already = _move_conflicts(session, upload, actor.tenant_id)
+    upload.entries = tally.entries
+    upload.valid_count = session.scalar(
+        select(func.count()).select_from(StagedNumber).where(StagedNumber.upload_id == upload.id)) or 0
+    upload.already_count = already
+    upload.duplicate_count = tally.duplicates
+    upload.invalid_count = tally.invalid + tally.valid - upload.valid_count - already
+    audit(session, actor.email, "upload.preview", f"upload {upload.id} {service.name}: {upload.valid_count} valid, "
+          f"{upload.invalid_count} invalid", tenant_id=actor.tenant_id, room_id=room_id)
+    return summarize(session, upload)
+
+
+def summarize(session: Session, upload: Upload, sample: int = 10) -> UploadSummary:
+    rows = session.scalars(
+        select(InvalidEntry).where(InvalidEntry.upload_id == upload.id)
+        .order_by(InvalidEntry.row, InvalidEntry.id).limit(sample)
+    ).all()
+    return UploadSummary(
+        upload.id, upload.service.name, upload.state, upload.valid_count, upload.invalid_count,
+        upload.already_count, upload.duplicate_count, upload.entries,
+        tuple(Invalid(r.row, r.value, r.reason) for r in rows),
+    )
+
+
+def invalid_report(db: Database, summary: UploadSummary) -> bytes | None:
+    """The invalid-rows CSV (row, value, reason), when there is more to report than the sample."""
+    if summary.reported <= len(summary.sample_invalid):
+        return None
+    with db.sessions() as session:
+        return invalid_rows_csv(_invalid_entries(session, summary.upload_id))
+
+
+def _invalid_entries(session: Session, upload_id: int) -> Iterator[tuple[int, str, str]]:
+    """Every reported entry of an upload in row order, streamed."""
+    result = session.execute(
+        select(InvalidEntry.row, InvalidEntry.value, InvalidEntry.reason)
+        .where(InvalidEntry.upload_id == upload_id).order_by(InvalidEntry.row, InvalidEntry.id)
+        .execution_options(yield_per=5000)
+    )
+    for row in result:
+        yield row.row, row.value, row.reason
