@@ -28,7 +28,7 @@ def rows_of(data: bytes) -> list[list[str]]:
 
 
 def test_the_numbers_export_quotes_a_service_info_with_a_semicolon(chat):
-    info = 'Fax; IVR, floor "2"'
+    info = "Fax; IVR 2"  # a ';' alone: nothing else makes the cell need quotes
     chat.say(f"upload {ROMA} info='{info}' +390212345600-619", as_=OPERATOR)
     assert "**20** numbers stored" in chat.say("submit", as_=OPERATOR).markdown
     [export] = chat.say("numbers +3902", as_=OPERATOR).files
