@@ -7,9 +7,7 @@ quadratic pattern makes it grow with the size), never a wall-clock limit.
 """
 from __future__ import annotations
 
-import io
 import time
-import zipfile
 from collections.abc import Callable
 
 import pytest
@@ -18,6 +16,7 @@ from provisioning.numbers.e164 import NumberChecker, spreadsheet_hint
 from provisioning.numbers.ranges import split_entry
 from provisioning.numbers.validation import RawEntry, validate
 from tests.reliability.conftest import ROMA, check_reply, snapshot
+from tests.support.workbooks import minimal_xlsx
 
 SMALL, LARGE = 500, 8_000  # a quadratic cost would make the large size's time per character 16 times larger
 FLAT = 4.0                 # allowed growth of the time per character (noise, caches)
@@ -66,27 +65,8 @@ def test_time_per_character_stays_flat_as_adversarial_cells_grow(check, kind):
 
 def shared_string_xlsx(text: str) -> bytes:
     """The smallest workbook whose Number cell is one shared string: the issue's 1,704-byte file."""
-    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-    pkg = "http://schemas.openxmlformats.org/package/2006/relationships"
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as book:
-        book.writestr("[Content_Types].xml", "<Types/>")
-        book.writestr("_rels/.rels", f'<Relationships xmlns="{pkg}"><Relationship Id="r1" '
-                                     f'Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
-        book.writestr("xl/workbook.xml", f'<workbook xmlns="{ns}" xmlns:r="{rel}"><sheets>'
-                                         f'<sheet name="S" sheetId="1" r:id="s1"/></sheets></workbook>')
-        book.writestr("xl/_rels/workbook.xml.rels",
-                      f'<Relationships xmlns="{pkg}"><Relationship Id="s1" Type="{rel}/worksheet" '
-                      f'Target="worksheets/sheet1.xml"/><Relationship Id="t1" Type="{rel}/sharedStrings" '
-                      f'Target="sharedStrings.xml"/></Relationships>')
-        book.writestr("xl/sharedStrings.xml", f'<sst xmlns="{ns}"><si><t>Number</t></si>'
-                                              f'<si><t xml:space="preserve">{text}</t></si></sst>')
-        book.writestr("xl/worksheets/sheet1.xml", f'<worksheet xmlns="{ns}"><sheetData>'
-                                                  f'<row r="1"><c r="A1" t="s"><v>0</v></c></row>'
-                                                  f'<row r="2"><c r="A2" t="s"><v>1</v></c></row>'
-                                                  f'</sheetData></worksheet>')
-    return out.getvalue()
+    return minimal_xlsx([b'<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="s"><v>1</v></c></row>'],
+                        f'<si><t>Number</t></si><si><t xml:space="preserve">{text}</t></si>', compresslevel=9)
 
 
 def timed_import(chat, data: bytes):

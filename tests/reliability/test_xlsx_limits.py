@@ -3,12 +3,10 @@ sheet is streamed, in flat memory (issue 16: one row of 25,000,000 `<c/>`, a 3.9
 1.8 GB before anything could look at it)."""
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
 import sys
-import zipfile
 from collections.abc import Iterable
 
 import pytest
@@ -17,35 +15,7 @@ from provisioning.files.reader import read_rows
 from provisioning.files.sheet import FileError
 from tests.reliability.conftest import ROMA, check_reply, snapshot
 from tests.support.processes import ROOT
-
-NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
-
-
-def workbook(sheet_parts: Iterable[bytes], strings: str | None = None) -> bytes:
-    """A minimal workbook whose sheet XML is written from `sheet_parts` (streamed: some are huge)."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
-        book.writestr("[Content_Types].xml", "<Types/>")
-        book.writestr("_rels/.rels", f'<Relationships xmlns="{PKG}"><Relationship Id="r1" '
-                                     f'Type="{REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
-        book.writestr("xl/workbook.xml", f'<workbook xmlns="{NS}" xmlns:r="{REL}"><sheets>'
-                                         f'<sheet name="S" sheetId="1" r:id="s1"/></sheets></workbook>')
-        strings_rel = (f'<Relationship Id="t1" Type="{REL}/sharedStrings" Target="sharedStrings.xml"/>'
-                       if strings is not None else "")
-        book.writestr("xl/_rels/workbook.xml.rels", f'<Relationships xmlns="{PKG}"><Relationship Id="s1" '
-                                                    f'Type="{REL}/worksheet" Target="worksheets/sheet1.xml"/>'
-                                                    f'{strings_rel}</Relationships>')
-        if strings is not None:
-            book.writestr("xl/sharedStrings.xml", f'<sst xmlns="{NS}">{strings}</sst>')
-        with book.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
-            sheet.write(f'<worksheet xmlns="{NS}"><sheetData>'.encode())
-            for part in sheet_parts:
-                sheet.write(part)
-            sheet.write(b"</sheetData></worksheet>")
-    return out.getvalue()
-
+from tests.support.workbooks import minimal_xlsx as workbook
 
 HEADER = b'<row r="1"><c r="A1" t="inlineStr"><is><t>Number</t></is></c></row>'
 
