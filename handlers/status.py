@@ -26,7 +26,8 @@ def run(ctx: Context, args: Args) -> Reply:
         lines.append("Recent uploads:")
         for upload in report.recent_uploads:
             ready_note = f", Ready notified {when(upload.ready_notified_at)}" if upload.ready_notified_at else ""
-            lines.append(f"- #{upload.upload_id} {upload.state}: {upload.valid} numbers, "
+            state = "expired" if upload.state == "expiring" else upload.state  # its rows are being deleted
+            lines.append(f"- #{upload.upload_id} {state}: {upload.valid} numbers, "
                          f"{when(upload.created_at)}{ready_note}")
     return Reply("\n".join(lines))
 

@@ -212,7 +212,7 @@ class SheetRows:
         name = _local(tag)
         if name in ("v", "f", "t"):
             self._text = None
-        elif name == "rPh":
+        elif name == "rPh" and self._phonetic:
             self._phonetic -= 1
         elif name == "c" and self._cell is not None:
             self._end_cell()

@@ -6,15 +6,17 @@ only the set of numbers already seen (as integers) is kept, to report in-upload 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+import re
+from typing import Iterable, Iterator, NamedTuple
 
 from provisioning.numbers.e164 import DASHES, MAX_NUMBER_CHARS, NumberChecker, NumberError, check_length
 from provisioning.numbers.ranges import Entry, invalid_in_range, parse_range, split_entry
 
 
-@dataclass(frozen=True, slots=True)
-class RawEntry:
-    """One entry as the operator wrote it; `row` is the spreadsheet row or argument position."""
+class RawEntry(NamedTuple):
+    """One entry as the operator wrote it; `row` is the spreadsheet row or argument position.
+
+    A tuple: a million are made per read of a file, and an upload's entries are read twice."""
 
     row: int
     number: str
@@ -51,9 +53,12 @@ class Tally:
 DUPLICATE_REASON = "duplicate — this number appears more than once in the upload (it is kept once)"
 
 
+_DASH = re.compile(f"[{DASHES}]")
+
+
 def may_be_range(text: str) -> bool:
     """Whether a single cell or word could be START-END (it has a dash), so it needs `split_entry`."""
-    return any(dash in text for dash in DASHES)
+    return _DASH.search(text) is not None
 
 
 def parse_raw_entry(raw: RawEntry, checker: NumberChecker, max_range: int) -> Entry:
