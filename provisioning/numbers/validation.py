@@ -5,8 +5,8 @@ only the set of numbers already seen (as integers) is kept, to report in-upload 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 import re
+from dataclasses import dataclass
 from typing import Iterable, Iterator, NamedTuple
 
 from provisioning.numbers.e164 import DASHES, MAX_NUMBER_CHARS, NumberChecker, NumberError, check_length

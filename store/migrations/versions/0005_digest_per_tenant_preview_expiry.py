@@ -4,7 +4,6 @@ Revision ID: 0005
 Revises: 0002
 Create Date: 2026-12-01
 """
-import sqlalchemy as sa
 from alembic import op
 
 revision = '0005'
