@@ -68,13 +68,15 @@ def operator(db: Database) -> Actor:
 
 
 def preview_csv(db: Database, data: bytes, service: str, settings: Settings):
-    rows = read_rows(data, "bench.csv", max_rows=settings.max_rows, max_bytes=settings.max_file_bytes)
-    entries = (RawEntry(r.line, r.number, r.range_end) for r in rows)
+    def entries():
+        rows = read_rows(data, "bench.csv", max_rows=settings.max_rows, max_bytes=settings.max_file_bytes)
+        return (RawEntry(r.line, r.number, r.range_end) for r in rows)
+
     return preview(db, operator(db), "bench-room", service, OPTIONS, entries, settings, source="file")
 
 
 def submit_upload(db: Database, upload_id: int):
-    return submit(db, operator(db), "bench-room", upload_id)
+    return submit(db, operator(db), "bench-room", upload_id, settings=Settings())
 
 
 def timed(fn, *args):

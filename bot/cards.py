@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from provisioning.text import NAME_LIMIT, literal
+
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.3"
@@ -34,7 +36,7 @@ def render(card: dict) -> dict:
 def fallback_text(card: dict) -> str:
     """What clients that cannot render cards show instead (and what Webex indexes)."""
     if card.get("kind") == "upload-form":
-        return (f"Upload Numbers for {card.get('service', '')}: open this space in a Webex app "
+        return (f"Upload Numbers for {literal(card.get('service', ''), NAME_LIMIT)}: open this space in a Webex app "
                 "that shows cards, or type `upload SERVICE profile=P sip=S type=T NUMBER`.")
     if card.get("kind") == "preview":
         upload_id = card.get("upload_id")

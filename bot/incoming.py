@@ -19,7 +19,9 @@ from bot.events import PermanentError
 from bot.retry import describe
 from bot.webex_client import WebexClient
 from handlers.base import Attachment, Reply, Request, Services
+from provisioning.access import record_refusal
 from provisioning.errors import UserError
+from provisioning.text import literal
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,7 @@ MENTION = re.compile(
 )
 APOLOGY = ("Sorry, something went wrong on my side and nothing was changed. "
            "Please try again in a moment.")
+FOREIGN_CARD = "That card action was not for a card I sent, so I ignored it: nothing was changed."
 
 
 @dataclass
@@ -91,7 +94,7 @@ class Conversation:
                 return self.webex.download(url, limit)
             except (ApiError, OSError) as exc:  # retries are spent: tell the operator, not just the log
                 log.warning("attachment download failed: %s", describe(exc))
-                raise UserError(f"I couldn't download `{name}` from Webex ({describe(exc)}), even after "
+                raise UserError(f"I couldn't download {literal(name, 80)} from Webex ({describe(exc)}), even after "
                                 "retrying. Nothing was stored: please send it again.") from None
 
         return Attachment(name=name, size=size, fetch=fetch)
@@ -103,12 +106,14 @@ class Conversation:
         if action.get("personId") == me["id"] or action.get("type", "submit") != "submit":
             return
         person = self.webex.get_person(action["personId"])
+        email = (person.get("emails") or [""])[0]
         card_message = self._card_message(action.get("messageId"))
-        if card_message and card_message.get("personId") != me["id"]:
+        if card_message.get("personId") != me["id"] or card_message.get("roomId") != action.get("roomId"):
+            self._refuse_action(action, email)
             return
         parent_id = card_message.get("parentId")
         request = Request(
-            email=(person.get("emails") or [""])[0],
+            email=email,
             room_id=action["roomId"],
             card_inputs=dict(action.get("inputs") or {}),
             room_type=card_message.get("roomType") or "direct",
@@ -117,6 +122,17 @@ class Conversation:
             meta={"person_id": action["personId"], "action_id": action.get("id")},
         )
         self.respond(request, parent_id=parent_id)
+
+    def _refuse_action(self, action: dict, email: str) -> None:
+        """A card action counts only for a card the bot sent (SPEC §7): an unknown or foreign
+        `messageId` is audited and answered with a fixed notice; nothing it carries is used."""
+        log.warning("ignored a card action for a message the bot did not send (action %s)", action.get("id"))
+        room_id = action.get("roomId") or ""
+        record_refusal(self.services.db, email, room_id, "card", "card action for a message the bot did not send")
+        try:
+            self.webex.send_reply(room_id, Reply(FOREIGN_CARD))
+        except Exception as exc:
+            log.warning("could not answer the refused card action: %s", describe(exc))
 
     def _card_message(self, message_id: str | None) -> dict:
         """The message holding the card (its thread and room type); {} if it is gone."""

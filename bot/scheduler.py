@@ -1,4 +1,4 @@
-"""APScheduler 3 wiring: the sync poll, the digest check and the transport's outbox flush.
+"""APScheduler 3 wiring: the sync poll, the digest check, preview expiry and the transport's outbox flush.
 
 `leadsbot worker` runs `run_worker` (a BlockingScheduler), `leadsbot serve` runs
 `start_scheduler` (a BackgroundScheduler) unless `--no-scheduler`. Jobs hold no state of
@@ -24,6 +24,7 @@ from provisioning.leads.digests import run_digests
 from provisioning.services import Services
 from provisioning.sync.engine import SyncEngine
 from provisioning.sync.port import NumbersApi
+from provisioning.uploads.expiry import expire_previews
 from store import leases
 from store.models import utcnow
 
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 SYNC_JOB = "sync"
 SYNC_SOON_JOB = "sync-soon"
 DIGEST_JOB = "digests"
+EXPIRY_JOB = "preview-expiry"
+EXPIRY_SECONDS = 60
 OUTBOX_SECONDS = 5
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
 
@@ -69,7 +72,7 @@ def build_scheduler(
     blocking: bool = False,
     worker_id: str | None = None,
 ) -> BaseScheduler:
-    """A scheduler (not started) with the sync poll, the minute digest check and `jobs`.
+    """A scheduler (not started) with the sync poll, the minute digest check, preview expiry and `jobs`.
 
     `jobs` are extra (callable, every-N-seconds) pairs, e.g. the transport's outbox flush.
     Without a `numbers_api` (no Webex token) there is no sync job.
@@ -83,6 +86,8 @@ def build_scheduler(
                           next_run_time=first_run)
     scheduler.add_job(run_digests, CronTrigger(second=0, timezone=timezone.utc), args=[services.db],
                       id=DIGEST_JOB)
+    scheduler.add_job(expire_previews, "interval", seconds=EXPIRY_SECONDS, args=[services.db, services.settings],
+                      id=EXPIRY_JOB, next_run_time=first_run)
     for index, (function, seconds) in enumerate(jobs):
         scheduler.add_job(function, "interval", seconds=seconds, id=f"job-{index}", next_run_time=first_run)
     return scheduler

@@ -13,6 +13,7 @@ from typing import TextIO
 
 from handlers import Attachment, Reply, Request, Services, dispatch
 from provisioning.errors import UserError
+from provisioning.text import literal
 
 _REDIRECT = re.compile(r"\s<\s*(\S+)\s*$")
 _FILE_OPTION = re.compile(r"^file=(.+)$", re.S)
@@ -29,7 +30,7 @@ def _file_attachment(path_text: str) -> Attachment:
         try:
             return path.read_bytes()
         except OSError as exc:
-            raise UserError(f"I can't read `{path_text}`: {exc.strerror}.") from None
+            raise UserError(f"I can't read {literal(path_text, 200)}: {exc.strerror}.") from None
 
     size = path.stat().st_size if path.is_file() else None
     return Attachment(path.name, fetch, size)

@@ -8,6 +8,7 @@ retried a bounded number of times; nothing here logs tokens, headers or file URL
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 import threading
 import time
@@ -30,8 +31,8 @@ log = logging.getLogger(__name__)
 
 # Above this many messages a reply is sent as a Markdown file instead of a wall of posts.
 MAX_REPLY_MESSAGES = 5
-# Hosts that may receive the bot token besides the configured API host.
-WEBEX_FILE_HOSTS = frozenset({"webexapis.com", "api.ciscospark.com"})
+# What may follow `{WEBEX_API_BASE_URL}contents/` in an attachment URL: Webex content IDs.
+CONTENT_ID = re.compile(r"[A-Za-z0-9_=-]++(?:/[A-Za-z0-9_=-]++)*+")
 CHUNK_BYTES = 64 * 1024
 DEFAULT_POLICY = retry.RetryPolicy()
 
@@ -55,7 +56,7 @@ class WebexClient:
         self.policy = policy
         self.scan_waits = scan_waits
         self.sleep = sleep
-        self._api_host = urlparse(base_url).netloc.lower()
+        self._contents = urlparse(base_url.rstrip("/") + "/contents/")
         self._http = requests.Session()
         self._http.headers["Authorization"] = f"Bearer {access_token}"
         self._me: dict | None = None
@@ -175,10 +176,18 @@ class WebexClient:
         return response
 
     def _check_file_url(self, url: str) -> None:
-        """Send the bot token only to Webex itself, never to a host named in a message."""
-        parsed = urlparse(url)
-        host = parsed.netloc.lower()
-        if parsed.scheme not in ("http", "https") or host not in (self._api_host, *WEBEX_FILE_HOSTS):
+        """Send the bot token only for Webex files: URLs under `{WEBEX_API_BASE_URL}contents/`, with the
+        base's scheme (so https in production; plain http only when the base itself is, as in tests).
+        Any other URL, even on the Webex host (`…/v1/people/me`), is refused before a byte is fetched."""
+        contents = self._contents
+        try:
+            parsed = urlparse(url)
+            same_place = (parsed.scheme == contents.scheme and parsed.netloc.lower() == contents.netloc.lower()
+                          and parsed.path.startswith(contents.path))
+        except ValueError:
+            same_place = False
+        if (not same_place or parsed.params or parsed.query or parsed.fragment
+                or not CONTENT_ID.fullmatch(parsed.path[len(contents.path):])):
             raise UserError("The attachment is not a Webex file, so I did not download it.")
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 from handlers.base import Reply
 from handlers.registry import Args, Command, Context
 from handlers.submit import upload_id
+from provisioning.text import NAME_LIMIT, literal
 from provisioning.uploads.submission import cancel
 
 
 def run(ctx: Context, args: Args) -> Reply:
-    summary = cancel(ctx.services.db, ctx.actor, ctx.request.room_id, upload_id(args))
-    return Reply(f"Preview #{summary.upload_id} for {summary.service} cancelled: nothing was stored.")
+    summary = cancel(ctx.services.db, ctx.actor, ctx.request.room_id, upload_id(args), settings=ctx.services.settings)
+    return Reply(f"Preview #{summary.upload_id} for {literal(summary.service, NAME_LIMIT)} cancelled: "
+                 "nothing was stored.")
 
 
 COMMAND = Command(

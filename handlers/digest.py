@@ -6,6 +6,7 @@ import re
 from handlers.base import Reply
 from handlers.registry import Args, Command, Context, UsageError
 from provisioning.leads.digests import subscribe, unsubscribe
+from provisioning.text import NAME_LIMIT, literal
 
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -21,7 +22,8 @@ def run(ctx: Context, args: Args) -> Reply:
         raise UsageError("Say `digest daily HH:MM` (24-hour UTC time) or `digest off`.")
     time_of_day = f"{int(match.group(1)):02d}:{match.group(2)}"
     subscribe(ctx.services.db, ctx.actor, room_id, time_of_day)
-    return Reply(f"Every day at {time_of_day} UTC I'll post the status of {ctx.actor.tenant_name}'s services here.")
+    return Reply(f"Every day at {time_of_day} UTC I'll post the status of the services of tenant "
+                 f"{literal(ctx.actor.tenant_name, NAME_LIMIT)} here.")
 
 
 COMMAND = Command(

@@ -6,20 +6,12 @@ import uuid
 
 from handlers.base import Reply, Request, Services
 from handlers.commands import REGISTRY
-from handlers.registry import (
-    Args,
-    Command,
-    Context,
-    UsageError,
-    parse_args,
-    split_words,
-    usage_text,
-)
+from handlers.registry import Args, Command, Context, UsageError, parse_args, split_words, usage_text
 from handlers.upload import UPLOAD_OPTIONS
-from provisioning.access import authorize, record_refusal
+from provisioning.access import authorize, record_refusal, require_operator
 from provisioning.directory import AccessDenied
 from provisioning.errors import UserError, database_outage
-from provisioning.text import shown
+from provisioning.text import literal
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +30,7 @@ def _card_command(inputs: dict) -> tuple[str, Args]:
         options = {key: str(inputs[key]) for key in UPLOAD_OPTIONS if inputs.get(key) not in (None, "")}
         positional = tuple(p for p in (str(inputs.get("service", "")), entry) if p)
         return "upload", Args(positional, {**options, "source": "card"})
-    raise UsageError(f"This card action (`{shown(action) or 'none'}`) is not one I know. Type `help` for what I can do.")
+    raise UsageError(f"This card action ({literal(action)}) is not one I know. Type `help` for what I can do.")
 
 
 def _authorize(services: Services, request: Request, cmd: Command) -> Context:
@@ -59,15 +51,20 @@ def _has_nul(request: Request) -> bool:
 
 def unknown_command(word: str) -> Reply:
     names = ", ".join(f"`{name}`" for name in sorted(REGISTRY.commands))
-    return Reply(f"I don't know the command `{word[:60]}`. I can do: {names}.\nType `help` for details and examples.")
+    return Reply(f"I don't know the command {literal(word)}. I can do: {names}.\nType `help` for details and examples.")
 
 
 def dispatch(services: Services, request: Request) -> Reply:
-    """Run the command a message or card asks for and return what to answer."""
+    """Run the command a message or card asks for and return what to answer.
+
+    Whether the sender is an operator at all is decided first: a stranger gets one fixed refusal
+    (audited) whatever they sent, so nothing they wrote is ever echoed or parsed.
+    """
     cmd: Command | None = None
-    if _has_nul(request):
-        return Reply("Your message contains a NUL character (U+0000), which I can't read: retype it as plain text.")
     try:
+        require_operator(services.db, request.email)
+        if _has_nul(request):
+            return Reply("Your message contains a NUL character (U+0000), which I can't read: retype it as plain text.")
         if request.card_inputs is not None:
             name, args = _card_command(request.card_inputs)
             cmd = REGISTRY.get(name)
@@ -84,7 +81,8 @@ def dispatch(services: Services, request: Request) -> Reply:
             args = parse_args(cmd, words[1:])
         return cmd.run(context, args)
     except AccessDenied as exc:  # before or while the command ran: kept in the audit log either way
-        record_refusal(services.db, request.email, request.room_id, cmd.name, exc.message)
+        what = cmd.name if cmd else ("card" if request.card_inputs is not None else "message")
+        record_refusal(services.db, request.email, request.room_id, what, exc.message)
         return Reply(exc.message)
     except UsageError as exc:
         return Reply(f"{exc.message}\n\n{usage_text(cmd)}" if cmd else exc.message)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from handlers.base import Reply
 from handlers.registry import Args, Command, Context, usage_text
+from provisioning.text import literal
 
 
 def run(ctx: Context, args: Args) -> Reply:
@@ -10,7 +11,7 @@ def run(ctx: Context, args: Args) -> Reply:
     if args.positional:
         wanted = registry.get(args.positional[0])
         if wanted is None:
-            return Reply(f"There is no command `{args.positional[0][:40]}`. Type `help` for the list.")
+            return Reply(f"There is no command {literal(args.positional[0], 40)}. Type `help` for the list.")
         return Reply(usage_text(wanted))
     lines = ["**leadsbot** uploads your customers' numbers, checks them, and tells you when they are Ready in Webex.",
              "In a group space, mention me first. Commands:"]

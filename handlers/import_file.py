@@ -1,6 +1,8 @@
 """`import`: validate a CSV/XLSX attachment into a preview."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from handlers.base import Reply
 from handlers.registry import Args, Command, Context, UsageError
 from handlers.upload import UPLOAD_OPTIONS, preview_entries
@@ -8,7 +10,6 @@ from provisioning.errors import UserError
 from provisioning.files.reader import read_rows
 from provisioning.files.sheet import FileError, check_size
 from provisioning.numbers.validation import RawEntry
-from provisioning.text import shown
 
 
 def run(ctx: Context, args: Args) -> Reply:
@@ -20,14 +21,16 @@ def run(ctx: Context, args: Args) -> Reply:
     if len(ctx.request.attachments) > 1:
         raise UserError("Attach one file per `import`.")
     attachment = ctx.request.attachments[0]
-    name = shown(attachment.name, 80)
     settings = ctx.services.settings
     try:
         if attachment.size is not None:
             check_size(attachment.size, settings.max_file_bytes)  # before downloading it
         data = attachment.fetch()
-        rows = read_rows(data, name, max_rows=settings.max_rows, max_bytes=settings.max_file_bytes)
-        entries = (RawEntry(row.line, row.number, row.range_end) for row in rows)
+
+        def entries() -> Iterator[RawEntry]:
+            rows = read_rows(data, attachment.name, max_rows=settings.max_rows, max_bytes=settings.max_file_bytes)
+            return (RawEntry(row.line, row.number, row.range_end) for row in rows)
+
         return preview_entries(ctx, args, service_name, entries, source="file", filename=attachment.name[:300])
     except FileError as exc:  # the preview's transaction was rolled back: say so
         raise FileError(f"{exc.message} Nothing was stored.") from None

@@ -6,7 +6,7 @@ from handlers.registry import Args, Command, Context
 from handlers.render import fit_lines
 from provisioning.errors import UserError
 from provisioning.inventory import InventoryError, load_inventory_as
-from provisioning.text import shown
+from provisioning.text import literal
 
 MAX_INVENTORY_BYTES = 2 * 1024 * 1024
 
@@ -21,20 +21,22 @@ def run(ctx: Context, args: Args) -> Reply:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise UserError(f"`{attachment.name}` is not UTF-8 text: save the inventory as UTF-8 YAML.") from None
+        name = literal(attachment.name, 80)
+        raise UserError(f"{name} is not UTF-8 text: save the inventory as UTF-8 YAML.") from None
     try:
         report = load_inventory_as(ctx.services.db, ctx.actor, text)
     except InventoryError as exc:
-        raise UserError(_problems(exc.problems)) from None
+        raise UserError(_problems(exc)) from None
     return Reply("Inventory loaded:\n" + "\n".join(f"- {line}" for line in report.summary().splitlines()))
 
 
-def _problems(problems: list[str]) -> str:
+def _problems(error: InventoryError) -> str:
     """The problems of a refused file, as many as fit in one message (the CLI prints them all)."""
-    if len(problems) == 1:
-        return f"Inventory not loaded: {shown(problems[0], 500)}"
-    head = [f"Inventory not loaded, {len(problems)} problems:"]
-    lines, _ = fit_lines(head, [f"- {shown(p, 300)}" for p in problems],
+    problems = error.problems
+    if len(problems) == 1 and not error.truncated:
+        return f"Inventory not loaded: {literal(problems[0], 500)}"
+    head = [f"Inventory not loaded, {error.count}:"]
+    lines, _ = fit_lines(head, [f"- {literal(p, 300)}" for p in problems],
                          lambda left: f"…and {left} more: `leadsbot inventory load FILE` lists them all.")
     return "\n".join(lines)
 

@@ -5,7 +5,7 @@ from handlers.base import Reply
 from handlers.registry import Args, Command, Context
 from handlers.render import fit_lines, when
 from provisioning.leads.listing import list_leads
-from provisioning.text import shown
+from provisioning.text import NAME_LIMIT, literal
 
 SHOWN = 40
 
@@ -14,12 +14,14 @@ def run(ctx: Context, args: Args) -> Reply:
     text = " ".join(args.positional)
     found, total = list_leads(ctx.services.db, ctx.actor, text)
     if not found:
-        scope = f" matching `{shown(text)}`" if text else ""
-        return Reply(f"No services{scope} in tenant {ctx.actor.tenant_name}.")
-    head = [f"**Customer leads — {ctx.actor.tenant_name}** ({total} service{'s' if total != 1 else ''})"]
+        scope = f" matching {literal(text)}" if text else ""
+        return Reply(f"No services{scope} in tenant {literal(ctx.actor.tenant_name, NAME_LIMIT)}.")
+    head = [f"**Customer leads — {literal(ctx.actor.tenant_name, NAME_LIMIT)}** "
+            f"({total} service{'s' if total != 1 else ''})"]
     items = [
-        f"- **{lead.customer}** · service `{lead.service}` · channel {lead.channel or '—'}"
-        f" · **{lead.status}** · org `{lead.org_id}` · consented {when(lead.consented_on)}"
+        f"- **{literal(lead.customer, NAME_LIMIT)}** · service {literal(lead.service, NAME_LIMIT)}"
+        f" · channel {literal(lead.channel, NAME_LIMIT) if lead.channel else '—'}"
+        f" · **{lead.status}** · org {literal(lead.org_id, NAME_LIMIT)} · consented {when(lead.consented_on)}"
         f" · modified {when(lead.last_modified)}"
         for lead in found[:SHOWN]
     ]

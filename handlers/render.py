@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Callable, Sequence
 
 from handlers.base import Reply, ReplyFile
-from provisioning.text import MAX_MESSAGE_BYTES, how_many_fit
+from provisioning.text import MAX_MESSAGE_BYTES, NAME_LIMIT, how_many_fit, literal
 from provisioning.uploads.previews import UploadSummary
 
 _SPARE = 600  # room for the lines a handler adds after a list
@@ -46,12 +46,12 @@ def _count_lines(summary: UploadSummary) -> list[str]:
 
 def preview_reply(summary: UploadSummary, invalid_report: bytes | None) -> Reply:
     """The preview: counts, the first problems, and what to do next (with Submit/Cancel on Webex)."""
-    lines = [f"**Preview #{summary.upload_id} for {summary.service}** ({summary.entries} "
+    lines = [f"**Preview #{summary.upload_id} for {literal(summary.service, NAME_LIMIT)}** ({summary.entries} "
              f"entr{'ies' if summary.entries != 1 else 'y'} read)", *_count_lines(summary)]
     if summary.sample_invalid:
         lines.append("")
         lines.append("Problems:")
-        lines.extend(f"- row {i.row} `{i.value[:40]}`: {i.reason}" for i in summary.sample_invalid)
+        lines.extend(f"- row {i.row} {literal(i.value, 40)}: {i.reason}" for i in summary.sample_invalid)
     files: tuple[ReplyFile, ...] = ()
     if invalid_report is not None:
         name = f"upload-{summary.upload_id}-invalid-rows.csv"

@@ -6,7 +6,7 @@ from handlers.registry import Args, Command, Context
 from handlers.render import when
 from provisioning.leads.listing import service_report
 from provisioning.sync.states import SYNC_STATES
-from provisioning.text import shown
+from provisioning.text import NAME_LIMIT, literal, shown
 
 
 def run(ctx: Context, args: Args) -> Reply:
@@ -15,8 +15,9 @@ def run(ctx: Context, args: Args) -> Reply:
     total = sum(lead.counts.values())
     states = ", ".join(f"{state} {lead.counts.get(state, 0)}" for state in SYNC_STATES)
     lines = [
-        f"**{lead.service}** ({lead.customer}) — **{lead.status.label}**",
-        f"- {lead.product}, {lead.mode}; org `{lead.org_id}`, location `{lead.location_id}` ({lead.country})",
+        f"**{literal(lead.service, NAME_LIMIT)}** ({literal(lead.customer, NAME_LIMIT)}) — **{lead.status.label}**",
+        f"- {lead.product}, {lead.mode}; org {literal(lead.org_id, NAME_LIMIT)}, "
+        f"location {literal(lead.location_id, NAME_LIMIT)} ({lead.country})",
         f"- Numbers: {total} ({states})",
         f"- Last error: {shown(report.last_error, 1000) if report.last_error else 'none'}",
         f"- Consented {when(lead.consented_on)}; last modified {when(lead.last_modified)}",
@@ -25,7 +26,8 @@ def run(ctx: Context, args: Args) -> Reply:
         lines.append("Recent uploads:")
         for upload in report.recent_uploads:
             ready_note = f", Ready notified {when(upload.ready_notified_at)}" if upload.ready_notified_at else ""
-            lines.append(f"- #{upload.upload_id} {upload.state}: {upload.valid} numbers, "
+            state = "expired" if upload.state == "expiring" else upload.state  # its rows are being deleted
+            lines.append(f"- #{upload.upload_id} {state}: {upload.valid} numbers, "
                          f"{when(upload.created_at)}{ready_note}")
     return Reply("\n".join(lines))
 

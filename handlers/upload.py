@@ -1,13 +1,13 @@
 """`upload`: validate typed numbers and ranges into a preview, or open the Upload Numbers card."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from handlers.base import Reply
 from handlers.registry import Args, Command, Context, UsageError
 from handlers.render import preview_reply
 from provisioning.numbers.validation import RawEntry, entries_from_words
-from provisioning.text import shown_list
+from provisioning.text import NAME_LIMIT, literal, shown_list
 from provisioning.uploads.options import USER_CAC, UploadOptions, upload_form
 from provisioning.uploads.previews import invalid_report, preview
 
@@ -19,9 +19,10 @@ def options_from(args: Args) -> UploadOptions:
     return UploadOptions(o.get("profile", ""), o.get("sip", ""), o.get("type", ""), o.get("cac", ""), o.get("info", ""))
 
 
-def preview_entries(ctx: Context, args: Args, service_name: str, entries: Iterable[RawEntry], *, source: str,
-                    filename: str | None = None) -> Reply:
-    """Validate `entries` with the upload options in `args` and answer with the preview."""
+def preview_entries(ctx: Context, args: Args, service_name: str, entries: Callable[[], Iterable[RawEntry]], *,
+                    source: str, filename: str | None = None) -> Reply:
+    """Validate the entries (`entries()` reads them afresh each time) with the upload options in `args`
+    and answer with the preview."""
     db = ctx.services.db
     summary = preview(db, ctx.actor, ctx.request.room_id, service_name, options_from(args), entries,
                       ctx.services.settings, source=source, filename=filename)
@@ -33,16 +34,16 @@ def form_reply(ctx: Context, service_name: str) -> Reply:
     form = upload_form(ctx.services.db, ctx.actor, service_name)
     profiles, sips, types = form.calling_profiles, form.sip_connections, form.number_types
     if not sips:
-        return Reply(f"Tenant {ctx.actor.tenant_name} has no SIP connection yet: add one to the inventory "
-                     "before uploading numbers.")
+        return Reply(f"Tenant {literal(ctx.actor.tenant_name, NAME_LIMIT)} has no SIP connection yet: add one to "
+                     "the inventory before uploading numbers.")
     example = (f"upload {form.service} profile={profiles[0] if profiles else 'PROFILE'} sip={sips[0]} type={types[0]} "
                f"+CCNUMBER")
     markdown = "\n".join([
-        f"**Upload Numbers — {form.service}**",
-        f"- Calling profiles: {shown_list(profiles)}",  # the card's dropdowns have them all
-        f"- SIP connections: {shown_list(sips)}",
+        f"**Upload Numbers — {literal(form.service, NAME_LIMIT)}**",
+        f"- Calling profiles: {shown_list([literal(p, NAME_LIMIT) for p in profiles])}",  # the card has them all
+        f"- SIP connections: {shown_list([literal(s, NAME_LIMIT) for s in sips])}",
         f"- Number types: {', '.join(types)} (user numbers have CAC {USER_CAC}, fixed)",
-        f"Fill in the card, or type: `{example}`",
+        f"Fill in the card, or type: {literal(example, 4 * NAME_LIMIT)}",
     ])
     card = {"kind": "upload-form", "service": form.service, "calling_profiles": profiles, "sip_connections": sips,
             "number_types": list(types), "user_cac": USER_CAC}
@@ -57,7 +58,7 @@ def run(ctx: Context, args: Args) -> Reply:
         return form_reply(ctx, service_name)
     if not entries:
         raise UsageError("No numbers given: add numbers or ranges after the options.")
-    return preview_entries(ctx, args, service_name, entries, source=source or "typed")
+    return preview_entries(ctx, args, service_name, lambda: entries, source=source or "typed")
 
 
 COMMAND = Command(

@@ -4,15 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from provisioning.audit import audit
-from provisioning.directory import (
-    NOT_AN_OPERATOR,
-    AccessDenied,
-    Actor,
-    find_operator,
-    memberships,
-    resolve_actor,
-)
+from provisioning.directory import NOT_AN_OPERATOR, AccessDenied, Actor, find_operator, memberships, resolve_actor
 from provisioning.directory import switch_tenant as _switch_tenant
+from provisioning.text import NAME_LIMIT, literal
 from store.db import Database
 
 
@@ -28,12 +22,20 @@ def authorize(db: Database, email: str, room_id: str, command: str, detail: str,
         if needs_tenant:
             actor = resolve_actor(session, email)
             if admin_only and not actor.is_admin:
-                raise AccessDenied(f"Sorry, `{command}` is for admins of {actor.tenant_name} only.")
+                tenant = literal(actor.tenant_name, NAME_LIMIT)
+                raise AccessDenied(f"Sorry, `{command}` is for admins of {tenant} only.")
         elif find_operator(session, email) is None:
             raise AccessDenied(NOT_AN_OPERATOR)
         audit(session, email, f"command.{command}", detail[:500], tenant_id=actor.tenant_id if actor else None,
               room_id=room_id)
     return actor
+
+
+def require_operator(db: Database, email: str) -> None:
+    """AccessDenied (a fixed text that echoes nothing) unless `email` is a known operator."""
+    with db.sessions() as session:
+        if find_operator(session, email) is None:
+            raise AccessDenied(NOT_AN_OPERATOR)
 
 
 def record_refusal(db: Database, email: str, room_id: str, what: str, reason: str) -> None:

@@ -7,15 +7,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from provisioning.errors import UserError
-from provisioning.text import shown, shown_list
-from store.models import (
-    CallingProfile,
-    Membership,
-    Operator,
-    Service,
-    SipConnection,
-    Tenant,
-)
+from provisioning.text import NAME_LIMIT, literal, shown_list
+from store.models import CallingProfile, Membership, Operator, Service, SipConnection, Tenant
 
 NOT_AN_OPERATOR = ("Sorry, you are not an operator of any tenant, so I can't act on your behalf. "
                    "Ask an admin to add you to the inventory.")
@@ -66,7 +59,7 @@ def resolve_actor(session: Session, email: str) -> Actor:
     elif len(tenants) == 1:
         tenant, role = tenants[0]
     else:
-        names = shown_list([f"`{t.name}`" for t, _ in tenants])
+        names = shown_list([literal(t.name, NAME_LIMIT) for t, _ in tenants])
         raise UserError(f"You work in several tenants ({names}). Choose one first: `tenant NAME`.")
     return Actor(operator.id, operator.email, tenant.id, tenant.name, role)
 
@@ -80,9 +73,9 @@ def switch_tenant(session: Session, email: str, name: str) -> Actor:
     matches = [(t, r) for t, r in tenants if t.name.casefold() == wanted] or \
               [(t, r) for t, r in tenants if t.name.casefold().startswith(wanted)]
     if len(matches) != 1:
-        names = shown_list([f"`{t.name}`" for t, _ in tenants])
+        names = shown_list([literal(t.name, NAME_LIMIT) for t, _ in tenants])
         what = "matches several of" if matches else "is not one of"
-        raise UserError(f"`{shown(name)}` {what} your tenants: {names}.")
+        raise UserError(f"{literal(name)} {what} your tenants: {names}.")
     tenant, role = matches[0]
     operator.current_tenant_id = tenant.id
     return Actor(operator.id, operator.email, tenant.id, tenant.name, role)
@@ -102,9 +95,9 @@ def _by_name_or_prefix(session: Session, model, tenant_id: int, name: str, what:
     if len(prefixed) == 1:
         return prefixed[0]
     if prefixed:
-        names = ", ".join(f"`{m.name}`" for m in prefixed[:5])
-        raise UserError(f"`{shown(name)}` matches several {what}s: {names}. Type more of the name.")
-    raise UserError(f"No {what} `{shown(name)}` in this tenant. {hint}")
+        names = ", ".join(literal(m.name, NAME_LIMIT) for m in prefixed[:5])
+        raise UserError(f"{literal(name)} matches several {what}s: {names}. Type more of the name.")
+    raise UserError(f"No {what} {literal(name)} in this tenant. {hint}")
 
 
 def find_service(session: Session, actor: Actor, name: str) -> Service:
@@ -124,7 +117,7 @@ def find_sip_connection(session: Session, actor: Actor, name: str) -> SipConnect
 
 def names_of(session: Session, model, tenant_id: int) -> str:
     """The names for a hint, as many as fit in a message."""
-    return shown_list([f"`{n}`" for n in list_names(session, model, tenant_id)])
+    return shown_list([literal(n, NAME_LIMIT) for n in list_names(session, model, tenant_id)])
 
 
 def list_names(session: Session, model, tenant_id: int) -> list[str]:

@@ -10,16 +10,9 @@ from sqlalchemy import func, or_, select
 from provisioning.directory import Actor
 from provisioning.errors import UserError
 from provisioning.files.exports import csv_bytes
-from provisioning.text import shown
+from provisioning.text import literal
 from store.db import Database
-from store.models import (
-    CallingProfile,
-    Customer,
-    Number,
-    Service,
-    SipConnection,
-    Upload,
-)
+from store.models import CallingProfile, Customer, Number, Service, SipConnection, Upload
 
 EXPORT_HEADER = ("Number", "Service", "Customer", "Number Type", "CAC", "Calling Profile", "SIP Connection",
                  "Service Info", "Sync State", "Uploaded")
@@ -49,7 +42,7 @@ def _condition(actor: Actor, query: str):
     if _PREFIX.match(text):
         digits = re.sub(r"\D", "", text)
         if not digits:
-            raise UserError(f"`{shown(query)}` has no digits to search for.")
+            raise UserError(f"{literal(query)} has no digits to search for.")
         return Number.e164.startswith("+" + digits)
     wanted = text.lower()
     return or_(func.lower(Customer.name).contains(wanted, autoescape=True),

@@ -17,6 +17,8 @@ class Settings:
     max_range: int = 100_000
     max_file_bytes: int = 20 * 1024 * 1024
     max_rows: int = 1_000_000
+    max_upload_numbers: int = 1_000_000  # per upload or release, every range expanded (SPEC §3)
+    preview_ttl_hours: int = 24  # previews neither submitted nor cancelled expire after this
     sync_batch_size: int = 500
     sync_poll_seconds: int = 60
     sync_max_attempts: int = 8

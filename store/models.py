@@ -27,6 +27,9 @@ MODES = ("integrated", "non-integrated")
 ROLES = ("operator", "admin")
 NUMBER_TYPES = ("user", "service", "contact-center")
 SYNC_STATES = ("pending", "pushed", "live", "failed")  # a number's way into Webex, in order
+# An upload's life: a preview is submitted, cancelled, or left until it expires; an expiring
+# preview's staged rows are being deleted (provisioning.uploads.expiry), then it is expired.
+UPLOAD_STATES = ("preview", "submitted", "cancelled", "expiring", "expired")
 INT_MAX = 2**31 - 1  # the largest value an Integer column (ids, CAC) holds on every database
 
 
@@ -146,10 +149,11 @@ class Service(Base):
 
 
 class Upload(Base):
-    """One submission of numbers: a preview until submitted or cancelled."""
+    """One submission of numbers: a preview until submitted, cancelled or expired (`UPLOAD_STATES`)."""
 
     __tablename__ = "uploads"
-    __table_args__ = (Index("ix_uploads_open", "room_id", "operator_id", "state"),)
+    __table_args__ = (Index("ix_uploads_open", "room_id", "operator_id", "state"),
+                      Index("ix_uploads_state_created", "state", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -296,12 +300,14 @@ class OutboxMessage(Base):
 
 
 class DigestSubscription(Base):
-    """A space's daily status digest (`digest daily HH:MM`)."""
+    """A space's daily status digest of one tenant (`digest daily HH:MM`): a space shared by
+    several tenants' operators has one per tenant, each changed or stopped only by its tenant."""
 
     __tablename__ = "digest_subscriptions"
+    __table_args__ = (UniqueConstraint("room_id", "tenant_id", name="uq_digest_subscriptions_room_tenant"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    room_id: Mapped[str] = mapped_column(String(300), unique=True)
+    room_id: Mapped[str] = mapped_column(String(300))
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"))
     time_of_day: Mapped[str] = mapped_column(String(5))

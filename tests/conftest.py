@@ -13,16 +13,11 @@ from contextlib import ExitStack
 import pytest
 
 from store.db import Database, connect
-from tests.support.databases import (
-    PG_ADMIN_URL,
-    empty_postgres,
-    migrate_database,
-    postgres_database,
-)
+from tests.support.databases import PG_ADMIN_URL, empty_postgres, migrate_database, postgres_database
 
 DATABASES = [d.strip() for d in os.environ.get("LEADSBOT_TEST_DATABASES", "sqlite,postgresql").split(",") if d.strip()]
 
-pytest_plugins = ["tests.support.fakewebex.fixtures"]
+pytest_plugins = ["tests.support.fakewebex.fixtures", "tests.support.live_fixtures"]
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 
 from provisioning.files.sheet import ACCEPTED_FORMATS, FIX_HEADER, FileError
+from provisioning.files.xlsx_cells import EXCEL_MAX_COLUMN
 
 _BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -46,7 +47,7 @@ class CsvSheet:
             if not _is_blank(line):
                 first = line
                 break
-        self._delimiter = _delimiter(first)
+        self._delimiter = _delimiter(first[:_SAMPLE])  # the start of the header line tells
         if has_nul:
             _raise_nul_row(data, encoding, self._delimiter)
         self._records = self._numbered(itertools.chain(leading, lines))
@@ -68,6 +69,9 @@ class CsvSheet:
         try:
             for cells in reader:
                 line += 1
+                if len(cells) > EXCEL_MAX_COLUMN:  # 10 MB of commas would cost gigabytes further on
+                    raise FileError(f"Row {line:,} has more than {EXCEL_MAX_COLUMN:,} cells, more than a spreadsheet "
+                                    f"row can hold, so the file isn't read: {_SAVE_AS}.")
                 yield line, cells
         except csv.Error as exc:  # in practice a cell over csv.field_size_limit()
             raise FileError(f"Row {line + 1} can't be read as CSV ({exc}): {_SAVE_AS}.") from exc

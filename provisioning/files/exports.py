@@ -32,14 +32,22 @@ def safe_cell(value: str) -> str:
 
 
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    """A CSV file (UTF-8 with BOM, so Excel picks the encoding) with every cell made safe."""
+    """A CSV file (UTF-8 with BOM, so Excel picks the encoding) with every cell made safe.
+
+    Cells are quoted when they hold a `,` (as CSV requires) and, since a spreadsheet program set
+    to a European locale splits lines on `;`, a row with a `;` in any cell is quoted whole.
+    """
     out = io.BytesIO()
     out.write(BOM.encode())
     text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow([safe_cell(str(cell)) for cell in header])
+    minimal, quoted = csv.writer(text), csv.writer(text, quoting=csv.QUOTE_ALL)
+
+    def write(cells: list[str]) -> None:
+        (quoted if any(";" in cell for cell in cells) else minimal).writerow(cells)
+
+    write([safe_cell(str(cell)) for cell in header])
     for count, row in enumerate(rows, start=1):
-        writer.writerow([safe_cell("" if cell is None else str(cell)) for cell in row])
+        write([safe_cell("" if cell is None else str(cell)) for cell in row])
         if count % _ENCODE_EVERY == 0:
             out.write(text.getvalue().encode())
             text.seek(0)

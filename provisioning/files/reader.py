@@ -24,6 +24,7 @@ from provisioning.files.sheet import (
 )
 from provisioning.files.xlsx_reader import XlsxSheet
 from provisioning.settings import Settings
+from provisioning.text import literal
 
 _BLANK = re.compile(rb"\s*")
 _HEADER_SEPARATORS = re.compile(r"[\s_-]+")
@@ -49,7 +50,7 @@ def read_rows(data: bytes, filename: str = "", *, max_rows: int = Settings.max_r
 
 def _sniff(data: bytes, filename: str) -> str:
     """'xlsx' or 'csv' from the first bytes; FileError for what we know we cannot read."""
-    named = f"`{filename}`" if filename else "The file"
+    named = literal(filename, 80) if filename else "The file"
     head = data[:1024].lstrip()
     if not head and _BLANK.fullmatch(data):
         raise FileError(f"{named} is empty: send a {ACCEPTED_FORMATS} file with the header `{EXPECTED_HEADER}`.")
@@ -77,9 +78,8 @@ def _columns(header: list[str], line: int) -> tuple[int, int | None]:
     numbers = [i for i, name in enumerate(names) if name == _NUMBER]
     ends = [i for i, name in enumerate(names) if name == _RANGE_END]
     if not numbers:
-        shown = ",".join(cell.strip() for cell in header).strip(",")
-        shown = shown[:60] + ("…" if len(shown) > 60 else "")
-        raise FileError(f"Row {line} (`{shown.replace('`', chr(39))}`) has no `Number` column: {FIX_HEADER}.")
+        found = ",".join(cell.strip() for cell in header).strip(",")
+        raise FileError(f"Row {line} ({literal(found)}) has no `Number` column: {FIX_HEADER}.")
     for name, found in (("Number", numbers), ("Range End", ends)):
         if len(found) > 1:
             raise FileError(f"The header has {len(found)} `{name}` columns ({_letters(found)}): keep one.")

@@ -1,38 +1,32 @@
 """XLSX attachments: refuse zip bombs, then stream the first visible sheet's cells as text.
 
 An .xlsx file is a zip of XML parts. The zip directory is checked before any XML is parsed,
-because a few compressed kilobytes can declare gigabytes. The sheet is then streamed with
-ElementTree keeping one row in memory. (openpyxl's read-only mode keeps every parsed row
-element, plus each row's attributes in files saved by LibreOffice: 916 MB for 1,000,000 rows.)
-Cells come back as the spreadsheet shows them in General format, and a formula comes back as
-its text ("=+39...") without being evaluated, so the validator can explain it.
+because a few compressed kilobytes can declare gigabytes. The sheet and its shared strings are
+then streamed by `xlsx_cells`, in flat memory whatever the file holds. (openpyxl's read-only
+mode keeps every parsed row element, plus each row's attributes in files saved by LibreOffice:
+916 MB for 1,000,000 rows.)
 """
 from __future__ import annotations
 
 import io
 import logging
-import math
 import posixpath
 import zipfile
 from collections.abc import Iterator
 from xml.etree import ElementTree
 
-from openpyxl.formula.translate import Translator
-from openpyxl.utils import get_column_letter
-
 from provisioning.files.sheet import ACCEPTED_FORMATS, FIX_HEADER, FileError
+from provisioning.files.xlsx_cells import EXCEL_MAX_COLUMN, SharedStrings, SheetRows, TooLong, stream
+from provisioning.text import literal
 
 log = logging.getLogger(__name__)
 
-EXCEL_MAX_ROW = 1_048_576
-EXCEL_MAX_COLUMN = 16_384
 BOMB_FACTOR = 20        # all parts together may expand to this many times the size limit
 BOMB_RATIO = 100        # one part may expand at most this many times (real sheets: 10-20)
 BOMB_RATIO_FLOOR = 1 << 20  # parts smaller than 1 MiB are harmless whatever their ratio
 STRINGS_FACTOR = 5      # the shared strings (held in memory) may be this many times the size limit
 MAX_PARTS = 10_000      # real workbooks have tens of parts
 _SMALL_PART_LIMIT = 32 << 20  # workbook.xml and .rels files, parsed whole
-_FLOAT_INTEGRAL_LIMIT = 1e15  # Excel keeps 15 significant digits; beyond, General shows E+ notation
 _SAVE_AGAIN = "open it in your spreadsheet program and save it again as .xlsx or CSV UTF-8"
 _DAMAGED = f"This .xlsx file can't be opened (damaged, or not an Excel workbook): {_SAVE_AGAIN}."
 
@@ -51,7 +45,7 @@ class XlsxSheet:
             log.info("unreadable xlsx attachment: %r", exc)
             raise FileError(_DAMAGED) from exc
         self._width = EXCEL_MAX_COLUMN
-        self._formulas: dict[str, tuple[str, str]] = {}  # shared formula id -> (text, origin cell)
+        self._target = SheetRows(self._strings, lambda: self._width)
         self._rows = self._checked(self._stream(path))
 
     def header(self) -> tuple[int, list[str]]:
@@ -59,7 +53,7 @@ class XlsxSheet:
         for line, cells in self._rows:
             if any(cells):
                 return line, cells
-        raise FileError(f"The first sheet (`{self.title}`) is empty: {FIX_HEADER}.")
+        raise FileError(f"The first sheet ({literal(self.title, 80)}) is empty: {FIX_HEADER}.")
 
     def rows(self, width: int) -> Iterator[tuple[int, list[str]]]:
         """The rows after the header with their first `width` cells (shorter when they end early)."""
@@ -80,100 +74,9 @@ class XlsxSheet:
                             f"{_SAVE_AGAIN}.") from exc
 
     def _stream(self, path: str) -> Iterator[tuple[int, list[str]]]:
-        """Each stored row of the sheet; parsed rows are dropped from the tree as they go."""
+        """Each stored row of the sheet, read in flat memory (`xlsx_cells`)."""
         with self._archive.open(path) as source:
-            events = ElementTree.iterparse(source, events=("start", "end"))
-            _, root = next(events)
-            ns = root.tag[:root.tag.index("}") + 1] if root.tag.startswith("{") else ""
-            row_tag, sheet_data_tag = ns + "row", ns + "sheetData"
-            tags = (ns + "c", ns + "v", ns + "f", ns + "is")
-            container, line = root, 0
-            for event, element in events:
-                if event == "start":
-                    if element.tag == sheet_data_tag:
-                        container = element
-                elif element.tag == row_tag:
-                    line = _index(element.get("r"), line + 1)
-                    if line > EXCEL_MAX_ROW:
-                        raise FileError(f"The sheet has rows past Excel's last row ({EXCEL_MAX_ROW:,}): {_SAVE_AGAIN}.")
-                    cells = self._cells(element, line, tags)
-                    container.clear()
-                    yield line, cells
-                elif element.tag == sheet_data_tag:
-                    return
-
-    def _cells(self, row: ElementTree.Element, line: int, tags: tuple[str, ...]) -> list[str]:
-        cell_tag, value_tag, formula_tag, inline_tag = tags
-        cells: list[str] = []
-        column = 0
-        for cell in row:
-            if cell.tag != cell_tag:
-                continue
-            ref = cell.get("r")
-            column = _column(ref) if ref else column + 1
-            if column > self._width:
-                continue
-            formula = cell.find(formula_tag)
-            if formula is not None:
-                text = self._formula(formula, ref or f"{get_column_letter(column)}{line}")
-            else:
-                text = self._value(cell, value_tag, inline_tag)
-            if text:
-                cells.extend([""] * (column - len(cells)))
-                cells[column - 1] = text
-        return cells
-
-    def _value(self, cell: ElementTree.Element, value_tag: str, inline_tag: str) -> str:
-        kind = cell.get("t", "n")
-        if kind == "inlineStr":
-            inline = cell.find(inline_tag)
-            return "" if inline is None else _rich_text(inline).strip()
-        raw = cell.findtext(value_tag)
-        if raw is None:
-            return ""
-        if kind == "s":
-            index = int(raw)
-            if index < 0:
-                raise ValueError(f"shared string {raw!r}")
-            return self._strings[index].strip()
-        if kind == "n":
-            return number_text(raw)
-        if kind == "b":
-            return "TRUE" if raw.strip() == "1" else "FALSE"
-        return raw.strip()  # "str" (a formula's cached text), "e" (#N/A...), "d" (ISO date)
-
-    def _formula(self, formula: ElementTree.Element, ref: str) -> str:
-        """The formula's text; a shared formula's copy is translated from its first cell."""
-        text = formula.text or ""
-        if formula.get("t") == "shared":
-            group = formula.get("si", "")
-            if text:
-                self._formulas[group] = (text, ref)
-            elif group in self._formulas:
-                text, origin = self._formulas[group]
-                try:
-                    text = Translator(f"={text}", origin=origin).translate_formula(ref)[1:]
-                except Exception:  # an unusual formula: its first cell's text is close enough
-                    pass
-        return f"={text}".strip()
-
-
-def number_text(raw: str) -> str:
-    """A stored number as General format shows it: 12127881500, 1.21278815E+19, 0.5."""
-    raw = raw.strip()
-    try:
-        if "." in raw or "e" in raw or "E" in raw:
-            return float_text(float(raw))
-        return str(int(raw))
-    except ValueError:
-        return raw
-
-
-def float_text(value: float) -> str:
-    """Whole numbers of up to 15 digits in full, anything else with 15 significant digits."""
-    if math.isfinite(value) and value.is_integer() and abs(value) < _FLOAT_INTEGRAL_LIMIT:
-        return str(int(value))
-    return f"{value:.15G}"
+            yield from stream(source, self._target)
 
 
 def _open_archive(data: bytes, max_bytes: int) -> zipfile.ZipFile:
@@ -197,7 +100,7 @@ def _open_archive(data: bytes, max_bytes: int) -> zipfile.ZipFile:
                         f"{_SAVE_AGAIN}, or split it.")
     for part in parts:
         if part.file_size > BOMB_RATIO_FLOOR and part.file_size > BOMB_RATIO * max(part.compress_size, 1):
-            raise FileError(f"This .xlsx file is compressed suspiciously well ({part.filename} expands "
+            raise FileError(f"This .xlsx file is compressed suspiciously well ({literal(part.filename, 80)} expands "
                             f"{part.file_size // max(part.compress_size, 1):,} times), so it isn't read: "
                             f"{_SAVE_AGAIN}.")
     return archive
@@ -252,50 +155,10 @@ def _small_xml(archive: zipfile.ZipFile, name: str) -> ElementTree.Element | Non
     return ElementTree.fromstring(archive.read(info))
 
 
-def _shared_strings(archive: zipfile.ZipFile, name: str) -> list[str]:
+def _shared_strings(archive: zipfile.ZipFile, name: str) -> list[str | TooLong]:
     """The workbook's string table, streamed (it can hold a million strings)."""
-    strings = []
+    target = SharedStrings()
     with archive.open(name) as source:
-        events = ElementTree.iterparse(source, events=("start", "end"))
-        _, root = next(events)
-        item_tag = root.tag[:root.tag.index("}") + 1] + "si" if root.tag.startswith("{") else "si"
-        for event, element in events:
-            if event == "end" and element.tag == item_tag:
-                strings.append(_rich_text(element))
-                root.clear()
-    return strings
-
-
-def _rich_text(element: ElementTree.Element) -> str:
-    """The text of a string item: its <t>, or its runs' <t>s (phonetic guides left out)."""
-    parts = []
-    for child in element:
-        name = child.tag.rpartition("}")[2]
-        if name == "t":
-            parts.append(child.text or "")
-        elif name == "r":
-            parts.extend(run.text or "" for run in child if run.tag.rpartition("}")[2] == "t")
-    return "".join(parts)
-
-
-def _index(text: str | None, default: int) -> int:
-    """A row number attribute (openpyxl writes some as "2.0")."""
-    if text is None:
-        return default
-    number = float(text) if "." in text else int(text)
-    if number != int(number) or number < 1:
-        raise ValueError(f"row number {text!r}")
-    return int(number)
-
-
-def _column(ref: str) -> int:
-    """The column number of a cell reference such as "AB12"."""
-    column = 0
-    for char in ref:
-        if "A" <= char <= "Z":
-            column = column * 26 + ord(char) - 64
-        else:
-            break
-    if column < 1:
-        raise ValueError(f"cell reference {ref!r}")
-    return column
+        for _ in stream(source, target):
+            pass
+    return target.strings

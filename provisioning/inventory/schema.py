@@ -19,20 +19,28 @@ from store.models import MODES, PRODUCTS, ROLES
 NAME_MAX = 200  # the String(200) columns in store.models
 EMAIL_MAX = 320
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+MAX_PROBLEMS = 100  # a file with more is not an inventory to fix line by line: stop there
 
 
 class InventoryError(UserError):
     """The file cannot be loaded; `problems` lists each one as "path: what is wrong"."""
 
-    def __init__(self, problems: list[str], source: str | None = None):
+    def __init__(self, problems: list[str], source: str | None = None, *, truncated: bool = False):
         self.problems = list(problems)
+        self.truncated = truncated  # checking stopped at MAX_PROBLEMS: there may be more
         where = f"{source}: " if source else ""
-        if len(self.problems) == 1:
+        if len(self.problems) == 1 and not truncated:
             message = f"{where}inventory not loaded: {self.problems[0]}"
         else:
             lines = "\n".join(f"- {p}" for p in self.problems)
-            message = f"{where}inventory not loaded, {len(self.problems)} problems:\n{lines}"
+            message = f"{where}inventory not loaded, {self.count}:\n{lines}"
         super().__init__(message)
+
+    @property
+    def count(self) -> str:
+        """"3 problems", or "100 problems (checking stopped there)"."""
+        noun = "problem" if len(self.problems) == 1 else "problems"
+        return f"{len(self.problems)} {noun}" + (" (checking stopped there)" if self.truncated else "")
 
 
 @dataclass(frozen=True)
@@ -103,14 +111,20 @@ def _at(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
+class _TooManyProblems(Exception):
+    """Raised by `_Reader.problem` once MAX_PROBLEMS are recorded."""
+
+
 class _Reader:
-    """Walks the parsed YAML, recording problems instead of stopping at the first."""
+    """Walks the parsed YAML, recording problems instead of stopping at the first (up to MAX_PROBLEMS)."""
 
     def __init__(self) -> None:
         self.problems: list[str] = []
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append(f"{path or 'top level'}: {message}")
+        if len(self.problems) >= MAX_PROBLEMS:
+            raise _TooManyProblems
 
     def mapping(self, value: Any, path: str, allowed: tuple[str, ...], required: tuple[str, ...]) -> dict | None:
         if not isinstance(value, dict):
@@ -297,6 +311,16 @@ def validate_inventory(data: Any) -> Inventory:
     if data is None:
         raise InventoryError(["the file is empty; expected a mapping with a 'tenants' list"])
     r = _Reader()
+    try:
+        tenants = _tenants(r, data)
+    except _TooManyProblems:
+        raise InventoryError(r.problems, truncated=True) from None
+    if r.problems:
+        raise InventoryError(r.problems)
+    return Inventory(tuple(tenants))
+
+
+def _tenants(r: _Reader, data: Any) -> list[TenantSpec]:
     top = r.mapping(data, "", ("tenants",), ("tenants",))
     tenants = []
     if top is not None and "tenants" in top:
@@ -309,6 +333,4 @@ def validate_inventory(data: Any) -> Inventory:
             if tenant is not None:
                 names.check(tenant.name, _at(path, "name"))
                 tenants.append(tenant)
-    if r.problems:
-        raise InventoryError(r.problems)
-    return Inventory(tuple(tenants))
+    return tenants

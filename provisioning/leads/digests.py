@@ -14,23 +14,11 @@ from sqlalchemy.orm import Session
 
 from provisioning.audit import audit
 from provisioning.directory import Actor
-from provisioning.leads.status import (
-    STATUS_ORDER,
-    ServiceStatus,
-    status_counts,
-    statuses,
-)
+from provisioning.leads.status import STATUS_ORDER, ServiceStatus, status_counts, statuses
 from provisioning.outbox import queue_message
-from provisioning.text import MAX_MESSAGE_BYTES
+from provisioning.text import MAX_MESSAGE_BYTES, NAME_LIMIT, literal
 from store.db import Database
-from store.models import (
-    SYNC_STATES,
-    Customer,
-    DigestSubscription,
-    Service,
-    Tenant,
-    utcnow,
-)
+from store.models import SYNC_STATES, Customer, DigestSubscription, Service, Tenant, utcnow
 
 MAX_DIGEST_BYTES = MAX_MESSAGE_BYTES - 939  # room for the "…and N more" line and the failures list
 
@@ -48,7 +36,8 @@ def due_digests(session: Session, now: datetime) -> list[DigestSubscription]:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """A name in a table cell: literal, with the `|` that would end the cell escaped."""
+    return literal(text, NAME_LIMIT).replace("|", "\\|")
 
 
 def build_digest(session: Session, tenant_id: int, now: datetime) -> str:
@@ -58,7 +47,7 @@ def build_digest(session: Session, tenant_id: int, now: datetime) -> str:
         select(Service, Customer.name).join(Customer, Customer.id == Service.customer_id)
         .where(Service.tenant_id == tenant_id)
     ).all()
-    title = f"**Daily digest: {tenant.name}** ({now:%Y-%m-%d %H:%M} UTC)"
+    title = f"**Daily digest: {literal(tenant.name, NAME_LIMIT)}** ({now:%Y-%m-%d %H:%M} UTC)"
     if not rows:
         return f"{title}\n\nNo services in this tenant yet."
     services = [service for service, _ in rows]
@@ -82,7 +71,8 @@ def build_digest(session: Session, tenant_id: int, now: datetime) -> str:
         n = counts[service.id]
         row = (f"| {status.label} | {_cell(service.name)} | {_cell(customers[service.id])} | "
                + " | ".join(str(n[state]) for state in SYNC_STATES) + " |")
-        reason = f"- {_cell(service.name)}: {_cell(status.reason[:200])}" if status.reason else None
+        reason = (f"- {literal(service.name, NAME_LIMIT)}: {' '.join(status.reason[:200].split())}"
+                  if status.reason else None)
         extra = len(row.encode()) + 1 + (len(reason.encode()) + 1 if reason else 0)
         if size + extra > MAX_DIGEST_BYTES:
             lines.append("")
@@ -97,23 +87,27 @@ def build_digest(session: Session, tenant_id: int, now: datetime) -> str:
     return "\n".join(lines)
 
 
+def _of(actor: Actor, room_id: str):
+    """A subscription belongs to (space, tenant): an operator only ever sees their tenant's."""
+    return DigestSubscription.room_id == room_id, DigestSubscription.tenant_id == actor.tenant_id
+
+
 def subscribe(db: Database, actor: Actor, room_id: str, time_of_day: str) -> None:
-    """This space gets the tenant's digest every day at `time_of_day` (HH:MM, UTC)."""
+    """This space gets the operator's tenant's digest every day at `time_of_day` (HH:MM, UTC)."""
     with db.sessions.begin() as session:
-        subscription = session.scalar(select(DigestSubscription).where(DigestSubscription.room_id == room_id))
+        subscription = session.scalar(select(DigestSubscription).where(*_of(actor, room_id)))
         if subscription is None:
-            subscription = DigestSubscription(room_id=room_id)
+            subscription = DigestSubscription(room_id=room_id, tenant_id=actor.tenant_id)
             session.add(subscription)
-        subscription.tenant_id = actor.tenant_id
         subscription.operator_id = actor.operator_id
         subscription.time_of_day = time_of_day
         audit(session, actor.email, "digest.daily", time_of_day, tenant_id=actor.tenant_id, room_id=room_id)
 
 
 def unsubscribe(db: Database, actor: Actor, room_id: str) -> bool:
-    """Stop this space's digest; False when it had none."""
+    """Stop this space's digest of the operator's tenant (another tenant's stays); False when it had none."""
     with db.sessions.begin() as session:
-        removed = session.execute(delete(DigestSubscription).where(DigestSubscription.room_id == room_id)).rowcount
+        removed = session.execute(delete(DigestSubscription).where(*_of(actor, room_id))).rowcount
         audit(session, actor.email, "digest.off", "", tenant_id=actor.tenant_id, room_id=room_id)
     return bool(removed)
 

@@ -19,6 +19,10 @@ from provisioning.errors import UserError
 from provisioning.text import shown
 
 MAX_DIGITS = 15  # ITU-T E.164: at most 15 digits after the +
+# Longest text read as one number: 15 digits with room for spaces, dashes, brackets and invisible
+# characters. Anything longer is refused before any pattern sees it, so no cell costs more than
+# linear time however it is crafted (the patterns below cannot backtrack either).
+MAX_NUMBER_CHARS = 100
 
 # Mirrors of phonenumbers' private limits (_MIN_LENGTH_FOR_NSN, _MAX_LENGTH_FOR_NSN).
 _NSN_MIN_LENGTH = 2
@@ -35,10 +39,12 @@ _INVISIBLE = "\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"
 _SEPARATORS = _SPACES + DASHES + _INVISIBLE + ".()"
 _DELETE_SEPARATORS = str.maketrans("", "", _SEPARATORS)
 
-_SCIENTIFIC = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?[eE][+-]?[0-9]+")
-_PLUS_DROPPED = re.compile(r"([0-9]{8,15})(?:\.0+)?")
-_FORMULA_NUMBER = re.compile(r'=\s*"?\s*\+?([0-9][0-9 ]*)\s*"?')
-_PLAIN = re.compile(r"\+?[0-9]*")
+# Possessive quantifiers (*+, ++): a failed match never retries how a run was split, e.g. the
+# spaces of "=1      x" between `[0-9 ]` and `\s`, which made the formula pattern quadratic.
+_SCIENTIFIC = re.compile(r"[+-]?+[0-9]++(?:[.,][0-9]++)?+[eE][+-]?+[0-9]++")
+_PLUS_DROPPED = re.compile(r"([0-9]{8,15}+)(?:\.0++)?+")
+_FORMULA_NUMBER = re.compile(r'=\s*+"?+\s*+\+?+([0-9][0-9 ]*+)\s*+"?+')
+_PLAIN = re.compile(r"\+?+[0-9]*+")
 
 
 class NumberError(UserError, ValueError):
@@ -58,6 +64,13 @@ def normalise(text: str) -> str:
     return text.strip().translate(_DELETE_SEPARATORS)
 
 
+def check_length(text: str, limit: int = MAX_NUMBER_CHARS) -> None:
+    """NumberError for text far too long to be a number (or a range), before any pattern reads it."""
+    if len(text) > limit:
+        raise NumberError(f"too long to be a phone number ({len(text):,} characters) — write one number: "
+                          f"+, country code and at most {MAX_DIGITS} digits")
+
+
 def spreadsheet_hint(raw: str) -> str | None:
     """The reason text when a cell shows typical spreadsheet damage, else None."""
     cell = raw.strip()
@@ -65,7 +78,7 @@ def spreadsheet_hint(raw: str) -> str | None:
         formula = _FORMULA_NUMBER.fullmatch(cell)
         if formula is None:
             return "cell holds a formula — type the number itself, starting with +, in a column formatted as Text"
-        number = shown(formula.group(1).replace(" ", ""), 40)
+        number = shown(formula.group(1).replace(" ", ""), 40)  # the group may end with spaces
         return f"cell turned into a formula — type an apostrophe before the + ('+{number}) or format the column as Text"
     if ("E" in cell or "e" in cell) and _SCIENTIFIC.fullmatch(cell):
         return ("number shown in scientific notation (column not formatted as Text) — "
@@ -282,6 +295,7 @@ class NumberChecker:
         """The normalised E.164 of `raw`, or NumberError naming what is wrong and the fix."""
         if not raw or not raw.strip():
             raise NumberError("empty number")
+        check_length(raw)
         hint = spreadsheet_hint(raw)
         if hint:
             raise NumberError(hint)

@@ -5,21 +5,18 @@ only the set of numbers already seen (as integers) is kept, to report in-upload 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
-from provisioning.numbers.e164 import DASHES, NumberChecker, NumberError
-from provisioning.numbers.ranges import (
-    Entry,
-    invalid_in_range,
-    parse_range,
-    split_entry,
-)
+from provisioning.numbers.e164 import DASHES, MAX_NUMBER_CHARS, NumberChecker, NumberError, check_length
+from provisioning.numbers.ranges import Entry, invalid_in_range, parse_range, split_entry
 
 
-@dataclass(frozen=True, slots=True)
-class RawEntry:
-    """One entry as the operator wrote it; `row` is the spreadsheet row or argument position."""
+class RawEntry(NamedTuple):
+    """One entry as the operator wrote it; `row` is the spreadsheet row or argument position.
+
+    A tuple: a million are made per read of a file, and an upload's entries are read twice."""
 
     row: int
     number: str
@@ -56,15 +53,21 @@ class Tally:
 DUPLICATE_REASON = "duplicate — this number appears more than once in the upload (it is kept once)"
 
 
-def _may_be_range(text: str) -> bool:
-    return any(dash in text for dash in DASHES)
+_DASH = re.compile(f"[{DASHES}]")
+
+
+def may_be_range(text: str) -> bool:
+    """Whether a single cell or word could be START-END (it has a dash), so it needs `split_entry`."""
+    return _DASH.search(text) is not None
 
 
 def parse_raw_entry(raw: RawEntry, checker: NumberChecker, max_range: int) -> Entry:
     """A single number or a range, both ends checked; raises NumberError."""
+    check_length(raw.number, 2 * MAX_NUMBER_CHARS + 3)  # a range typed in one cell: START - END
+    check_length(raw.range_end)
     if raw.range_end:
         return parse_range(raw.number, raw.range_end, checker, max_range=max_range)
-    if not _may_be_range(raw.number):
+    if not may_be_range(raw.number):
         e164 = checker.check(raw.number)
         return Entry(e164, e164)
     start, end = split_entry(raw.number)

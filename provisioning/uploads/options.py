@@ -7,15 +7,9 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
-from provisioning.directory import (
-    Actor,
-    find_calling_profile,
-    find_service,
-    find_sip_connection,
-    list_names,
-)
+from provisioning.directory import Actor, find_calling_profile, find_service, find_sip_connection, list_names
 from provisioning.errors import UserError
-from provisioning.text import shown
+from provisioning.text import NAME_LIMIT, literal
 from store.db import Database
 from store.models import INT_MAX, NUMBER_TYPES, CallingProfile, Service, SipConnection
 
@@ -53,10 +47,12 @@ def allowed_number_types(service: Service) -> tuple[str, ...]:
 def check_accepts_numbers(service: Service) -> None:
     """A service must be consented, and not being removed, to accept numbers (SPEC §2.7)."""
     if service.removing:
-        raise UserError(f"Service `{service.name}` is being removed (status Removing): it can't take new numbers.")
+        raise UserError(f"Service {literal(service.name, NAME_LIMIT)} is being removed (status Removing): "
+                        "it can't take new numbers.")
     if service.consented_on is None:
         raise UserError(
-            f"Service `{service.name}` is Pending Consent: the customer must consent before numbers can be uploaded."
+            f"Service {literal(service.name, NAME_LIMIT)} is Pending Consent: the customer must consent before "
+            "numbers can be uploaded."
         )
 
 
@@ -64,14 +60,14 @@ def parse_cac(number_type: str, raw: str) -> int | None:
     raw = raw.strip()
     if number_type == "user":
         if raw and raw != str(USER_CAC):
-            raise UserError(f"cac={shown(raw, 20)}: `user` numbers have CAC {USER_CAC}, fixed. "
+            raise UserError(f"cac={literal(raw, 20)}: `user` numbers have CAC {USER_CAC}, fixed. "
                             "Leave cac out or write cac=2.")
         return USER_CAC
     if not raw:
         return None
     # The length test comes first: int() of a 10,000-digit text is slow, and refused by Python.
     if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(MAX_CAC)) or not 2 <= int(raw) <= MAX_CAC:
-        raise UserError(f"cac={shown(raw, 20)}: CAC must be a whole number of 2 or more (at most {MAX_CAC:,}), "
+        raise UserError(f"cac={literal(raw, 20)}: CAC must be a whole number of 2 or more (at most {MAX_CAC:,}), "
                         "or leave it out.")
     return int(raw)
 
@@ -86,7 +82,7 @@ def check_options(session: Session, actor: Actor, service: Service, options: Upl
         problems.append(f"type= is missing: one of {', '.join(allowed)}.")
     elif number_type not in allowed:
         why = " (a live-cx service takes only contact-center numbers)" if service.product == "live-cx" else ""
-        problems.append(f"type={shown(options.number_type, 40)}: must be one of {', '.join(allowed)}{why}.")
+        problems.append(f"type={literal(options.number_type, 40)}: must be one of {', '.join(allowed)}{why}.")
     else:
         try:
             cac = parse_cac(number_type, options.cac)

@@ -1,15 +1,18 @@
 """Previews: validate every entry and stage the valid numbers, nothing stored yet (SPEC §2).
 
 A preview keeps its valid numbers in `staged_numbers` so that it survives between messages
-(and between shell runs) until `submission` stores or drops it. Checks against the store are
-set-based queries, never one query per number.
+(and between shell runs) until `submission` stores or drops it, or `expiry` deletes it after
+PREVIEW_TTL_HOURS. Checks against the store are set-based queries, never one query per number.
+The entries are read twice: once to count the numbers against MAX_UPLOAD_NUMBERS, before
+anything is written, then to validate and stage them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
-from sqlalchemy import case, delete, exists, func, insert, literal, select
+from sqlalchemy import case, delete, exists, func, insert, select, update
+from sqlalchemy import literal as sql_literal
 from sqlalchemy.orm import Session
 
 from provisioning.audit import audit
@@ -17,19 +20,19 @@ from provisioning.directory import Actor, find_service
 from provisioning.errors import UserError
 from provisioning.files.exports import invalid_rows_csv
 from provisioning.numbers.e164 import NumberChecker
+from provisioning.numbers.limits import count_numbers
 from provisioning.numbers.validation import Invalid, RawEntry, Tally, Valid, validate
 from provisioning.settings import Settings
-from provisioning.uploads.options import (
-    UploadOptions,
-    check_accepts_numbers,
-    check_options,
-)
+from provisioning.text import NAME_LIMIT, literal
+from provisioning.uploads.options import UploadOptions, check_accepts_numbers, check_options
 from store.bulk import bulk_insert, chunks
 from store.db import Database
 from store.models import InvalidEntry, Number, Service, StagedNumber, Upload
 
 BATCH = 20_000
 ALREADY_UPLOADED = "already uploaded to this service"
+ASSIGNED = "assigned to service "
+Entries = Callable[[], Iterable[RawEntry]]  # each call reads the entries afresh
 
 
 @dataclass(frozen=True)
@@ -72,14 +75,15 @@ def _move_conflicts(session: Session, upload: Upload, tenant_id: int) -> int:
         .where(StagedNumber.upload_id == upload.id)
     ).subquery()
     reason = case(
-        (conflict.c.service_id == upload.service_id, literal(ALREADY_UPLOADED)),
-        (conflict.c.tenant_id == tenant_id, literal("assigned to service ") + conflict.c.name),
-        else_=literal("assigned to a service of another tenant"),
+        (conflict.c.service_id == upload.service_id, sql_literal(ALREADY_UPLOADED)),
+        (conflict.c.tenant_id == tenant_id, sql_literal(ASSIGNED) + conflict.c.name),
+        else_=sql_literal("assigned to a service of another tenant"),
     )
     session.execute(insert(InvalidEntry).from_select(
         ["upload_id", "row", "value", "reason"],
-        select(literal(upload.id), conflict.c.row, conflict.c.e164, reason),
+        select(sql_literal(upload.id), conflict.c.row, conflict.c.e164, reason),
     ))
+    _show_service_names(session, upload.id)
     already = session.scalar(select(func.count()).select_from(InvalidEntry).where(
         InvalidEntry.upload_id == upload.id, InvalidEntry.reason == ALREADY_UPLOADED)) or 0
     session.execute(delete(StagedNumber).where(
@@ -87,8 +91,18 @@ def _move_conflicts(session: Session, upload: Upload, tenant_id: int) -> int:
     return already
 
 
+def _show_service_names(session: Session, upload_id: int) -> None:
+    """Write the service names in "assigned to service NAME" reasons as `literal` text: the preview
+    shows reasons as Markdown. One UPDATE per service an upload collides with (usually none)."""
+    mine = (InvalidEntry.upload_id == upload_id, InvalidEntry.reason.startswith(ASSIGNED, autoescape=True))
+    for raw in session.scalars(select(InvalidEntry.reason).where(*mine).distinct()).all():
+        shown = ASSIGNED + literal(raw[len(ASSIGNED):], NAME_LIMIT)
+        session.execute(update(InvalidEntry).where(InvalidEntry.upload_id == upload_id, InvalidEntry.reason == raw)
+                        .values(reason=shown).execution_options(synchronize_session=False))
+
+
 def preview(db: Database, actor: Actor, room_id: str, service_name: str, options: UploadOptions,
-            entries: Iterable[RawEntry], settings: Settings, *, source: str, filename: str | None = None) -> UploadSummary:
+            entries: Entries, settings: Settings, *, source: str, filename: str | None = None) -> UploadSummary:
     """Validate every entry and stage the valid numbers; nothing reaches `numbers` until submit.
 
     One transaction: an error while reading the entries (a damaged file) leaves nothing behind.
@@ -98,10 +112,13 @@ def preview(db: Database, actor: Actor, room_id: str, service_name: str, options
 
 
 def _preview(session: Session, actor: Actor, room_id: str, service_name: str, options: UploadOptions,
-             entries: Iterable[RawEntry], settings: Settings, source: str, filename: str | None) -> UploadSummary:
+             entries: Entries, settings: Settings, source: str, filename: str | None) -> UploadSummary:
     service = find_service(session, actor, service_name)
     check_accepts_numbers(service)
     checked = check_options(session, actor, service, options)
+    checker = NumberChecker(service.country)
+    count_numbers(entries(), checker, max_range=settings.max_range, limit=settings.max_upload_numbers,
+                  unit="row" if source == "file" else "entry")
     upload = Upload(
         tenant_id=actor.tenant_id, service_id=service.id, operator_id=actor.operator_id, room_id=room_id,
         source=source, filename=filename, number_type=checked.number_type, cac=checked.cac,
@@ -111,8 +128,7 @@ def _preview(session: Session, actor: Actor, room_id: str, service_name: str, op
     session.add(upload)
     session.flush()
     tally = Tally()
-    checker = NumberChecker(service.country)
-    _stage(session, upload.id, validate(entries, checker, max_range=settings.max_range, tally=tally))
+    _stage(session, upload.id, validate(entries(), checker, max_range=settings.max_range, tally=tally))
     if tally.entries == 0:
         raise UserError("No numbers given. Write them after the options, e.g. `+390212345678` or a range "
                         "`+390212345600-699`, or attach a file (`template` gives one).")

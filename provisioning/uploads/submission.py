@@ -1,31 +1,40 @@
 """Finishing a preview: submit stores every staged number in one statement, or cancel drops them.
 
 Submit is all or nothing (SPEC §2.8): one INSERT ... SELECT inside one transaction, and a
-number taken by someone else since the preview stops the whole upload.
+number taken by someone else since the preview stops the whole upload. Who may finish which
+preview is SPEC §7: in the preview's space any operator of its tenant, elsewhere only its author.
 """
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, literal, select
+from datetime import timedelta
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy import literal as sql_literal
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from provisioning.audit import audit
-from provisioning.directory import Actor
+from provisioning.directory import AccessDenied, Actor
 from provisioning.errors import UserError
+from provisioning.settings import Settings
+from provisioning.text import NAME_LIMIT, literal
 from provisioning.uploads.options import check_accepts_numbers
 from provisioning.uploads.previews import UploadSummary, summarize
 from store.db import Database
 from store.models import INT_MAX, Number, StagedNumber, SyncTask, Upload, utcnow
 
 MAX_UPLOAD_ID = INT_MAX  # the largest id the uploads table holds
+EXPIRED = ("expiring", "expired")  # an expiring preview's rows are being deleted (uploads.expiry)
 
 
-def find_open_upload(session: Session, actor: Actor, room_id: str, upload_id: int | None, *, lock: bool = False) -> Upload:
-    """The named upload of this tenant, or the operator's latest open preview in this space."""
+def find_open_upload(session: Session, actor: Actor, room_id: str, upload_id: int | None, *, ttl: timedelta,
+                     lock: bool = False) -> Upload:
+    """The preview to submit or cancel: the named upload of this tenant, if this operator may
+    finish it here, or the operator's latest preview in this space; refused once it expired."""
     query = select(Upload).where(Upload.tenant_id == actor.tenant_id)
     if upload_id is None:
         query = query.where(Upload.room_id == room_id, Upload.operator_id == actor.operator_id,
-                            Upload.state == "preview").order_by(Upload.id.desc()).limit(1)
+                            Upload.state.in_(("preview", *EXPIRED))).order_by(Upload.id.desc()).limit(1)
     else:
         query = query.where(Upload.id == upload_id)
     if lock:
@@ -34,20 +43,32 @@ def find_open_upload(session: Session, actor: Actor, room_id: str, upload_id: in
     if upload is None:
         if upload_id is None:
             raise UserError("You have no open preview in this space. Start one with `upload` or `import`.")
-        raise UserError(f"No upload #{upload_id} in tenant {actor.tenant_name}.")
+        raise UserError(f"No upload #{upload_id} in tenant {literal(actor.tenant_name, NAME_LIMIT)}.")
+    if upload.room_id != room_id and upload.operator_id != actor.operator_id:
+        raise AccessDenied(f"Sorry, upload #{upload.id} was previewed in another space: there any operator of the "
+                           "tenant can submit or cancel it, from here only the operator who made it.")
+    if upload.state in EXPIRED or (upload.state == "preview" and upload.created_at <= utcnow() - ttl):
+        hours = round(ttl.total_seconds() / 3600)
+        raise UserError(f"Preview #{upload.id} expired: previews are kept for {hours} hour{'s' if hours != 1 else ''}. "
+                        "Nothing was stored; run the upload or import again for a fresh preview.")
     if upload.state != "preview":
         raise UserError(f"Upload #{upload.id} is already {upload.state}: nothing to do.")
     return upload
 
 
-def submit(db: Database, actor: Actor, room_id: str, upload_id: int | None = None) -> UploadSummary:
+def preview_ttl(settings: Settings) -> timedelta:
+    return timedelta(hours=settings.preview_ttl_hours)
+
+
+def submit(db: Database, actor: Actor, room_id: str, upload_id: int | None = None, *,
+           settings: Settings) -> UploadSummary:
     """Store every staged number of the preview in one statement, or nothing (SPEC §2.8)."""
     with db.sessions.begin() as session:
-        return _submit(session, actor, room_id, upload_id)
+        return _submit(session, actor, room_id, upload_id, preview_ttl(settings))
 
 
-def _submit(session: Session, actor: Actor, room_id: str, upload_id: int | None) -> UploadSummary:
-    upload = find_open_upload(session, actor, room_id, upload_id, lock=True)
+def _submit(session: Session, actor: Actor, room_id: str, upload_id: int | None, ttl: timedelta) -> UploadSummary:
+    upload = find_open_upload(session, actor, room_id, upload_id, ttl=ttl, lock=True)
     service = upload.service
     check_accepts_numbers(service)
     if upload.valid_count == 0:
@@ -64,7 +85,7 @@ def _submit(session: Session, actor: Actor, room_id: str, upload_id: int | None)
     now = utcnow()
     values = {"service_id": service.id, "upload_id": upload.id, "number_type": upload.number_type,
               "sync_state": "pending", "created_at": now}
-    constants = [literal(v, Number.__table__.c[k].type) for k, v in values.items()]
+    constants = [sql_literal(v, Number.__table__.c[k].type) for k, v in values.items()]
     source = select(StagedNumber.e164, *constants).where(StagedNumber.upload_id == upload.id)
     try:
         with session.begin_nested():
@@ -85,10 +106,11 @@ def _submit(session: Session, actor: Actor, room_id: str, upload_id: int | None)
     return summarize(session, upload)
 
 
-def cancel(db: Database, actor: Actor, room_id: str, upload_id: int | None = None) -> UploadSummary:
+def cancel(db: Database, actor: Actor, room_id: str, upload_id: int | None = None, *,
+           settings: Settings) -> UploadSummary:
     """Drop the preview's staged numbers; its invalid-entry rows stay for the audit trail."""
     with db.sessions.begin() as session:
-        upload = find_open_upload(session, actor, room_id, upload_id, lock=True)
+        upload = find_open_upload(session, actor, room_id, upload_id, ttl=preview_ttl(settings), lock=True)
         session.execute(delete(StagedNumber).where(StagedNumber.upload_id == upload.id))
         upload.state = "cancelled"
         upload.cancelled_at = utcnow()

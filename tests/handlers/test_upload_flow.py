@@ -6,15 +6,7 @@ import io
 
 from sqlalchemy import func, select
 
-from store.models import (
-    AuditEntry,
-    InvalidEntry,
-    Number,
-    Service,
-    StagedNumber,
-    SyncTask,
-    Upload,
-)
+from store.models import AuditEntry, InvalidEntry, Number, Service, StagedNumber, SyncTask, Upload
 from tests.support.chat import ADMIN, OPERATOR
 
 ROMA = "upload roma-cc profile=CC-Default sip=PSTN-Milan type=contact-center"
@@ -33,7 +25,7 @@ def test_range_preview_then_submit_stores_exactly_the_valid_numbers(chat):
     assert reply.card == {"kind": "preview", "upload_id": 1, "service": "bagels-cc"}
     assert count(chat.services.db, Number) == 0
     reply = chat.say("submit")
-    assert "**100** numbers stored for bagels-cc" in reply.markdown
+    assert "**100** numbers stored for `bagels-cc`" in reply.markdown
     with chat.services.db.sessions() as session:
         numbers = session.scalars(select(Number.e164).order_by(Number.e164)).all()
         assert numbers[0] == "+12127881500" and numbers[-1] == "+12127881599" and len(numbers) == 100
@@ -64,7 +56,7 @@ def test_numbers_already_uploaded_or_assigned_elsewhere(chat):
     assert "**5** valid numbers" in reply.markdown
     assert "**5** already uploaded to this service" in reply.markdown
     reply = chat.say("upload roma-cx profile=CC-Default sip=PSTN-Milan type=contact-center +390212345600")
-    assert "assigned to service roma-cc" in reply.markdown
+    assert "assigned to service `roma-cc`" in reply.markdown
     assert "nothing valid to submit" in reply.markdown
 
 
@@ -156,7 +148,7 @@ def test_numbers_search_and_export(chat):
     chat.say("submit")
     reply = chat.say("numbers Pizzeria")
     assert "**Numbers matching `Pizzeria`**: 30" in reply.markdown
-    assert "roma-cc (Pizzeria Roma S.p.A.): 30 — pending 30" in reply.markdown
+    assert "`roma-cc` (`Pizzeria Roma S.p.A.`): 30 — pending 30" in reply.markdown
     (export,) = reply.files
     rows = list(csv.reader(io.StringIO(export.data.decode("utf-8-sig"))))
     assert rows[0][0] == "Number" and len(rows) == 31 and rows[1][0] == "+390212345600"
@@ -169,7 +161,7 @@ def test_leads_and_status(chat):
     chat.say("tenant Acme SP")
     reply = chat.say("leads")
     assert "roma-cc" in reply.markdown and "Pending Provisioning" in reply.markdown
-    assert "lyon-cc` · channel Fromagerie Service Client · **Pending Consent**" in reply.markdown
+    assert "lyon-cc` · channel `Fromagerie Service Client` · **Pending Consent**" in reply.markdown
     chat.say(f"{ROMA} +390212345600-604")
     chat.say("submit")
     reply = chat.say("status roma")
@@ -185,7 +177,7 @@ def test_access_rules(chat):
     reply = chat.say("leads", as_=ADMIN)
     assert "several tenants" in reply.markdown
     reply = chat.say("inventory", as_=OPERATOR, files=(("i.yaml", b"tenants: []"),))
-    assert "for admins of Acme SP only" in reply.markdown
+    assert "for admins of `Acme SP` only" in reply.markdown
     with chat.services.db.sessions() as session:
         refused = session.scalars(select(AuditEntry.actor).where(AuditEntry.action == "access.refused")).all()
     assert sorted(refused) == [OPERATOR, "stranger@evil.example"]

@@ -60,7 +60,7 @@ def check_down_then_back(chat: Chat, fault: Callable[[], object]) -> None:
     assert "Traceback" not in reply.markdown
     assert state(chat.services.db) == (0, "preview", 100)
     reply = chat.say("submit")
-    assert "**100** numbers stored for roma-cc" in reply.markdown
+    assert "**100** numbers stored for `roma-cc`" in reply.markdown
     assert state(chat.services.db) == (100, "submitted", 0)
 
 

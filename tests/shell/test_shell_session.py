@@ -37,11 +37,11 @@ def test_demo_session_range_and_csv_then_submit_and_search(db, db_url, tmp_path)
     ]) + "\n"
     out = run_shell(db_url, tmp_path, script, "--demo")
     assert "**100** valid numbers" in out
-    assert "**100** numbers stored for roma-cc" in out
+    assert "**100** numbers stored for `roma-cc`" in out
     assert "**51** valid numbers" in out and "**4** invalid" in out and "**1** repeated" in out
     assert "missing + sign" in out and "scientific notation" in out and "formula" in out
     assert "wrong country — expected +39" in out
-    assert "**51** numbers stored for roma-cc" in out
+    assert "**51** numbers stored for `roma-cc`" in out
     assert "**Numbers matching `+3902123457`**: 51" in out
     assert "**Numbers matching `roma-cc`**: 151" in out
     assert "numbers-export.csv written to" in out

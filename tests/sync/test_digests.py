@@ -52,18 +52,18 @@ def test_digest_is_a_markdown_table_of_the_tenants_services_by_status(db):
         text = build_digest(session, acme.id, MORNING)
 
     lines = text.splitlines()
-    assert lines[0] == "**Daily digest: Acme SP** (2026-11-23 09:00 UTC)"
+    assert lines[0] == "**Daily digest: `Acme SP`** (2026-11-23 09:00 UTC)"
     assert "Sync Failed 1 · Syncing 1 · Pending Provisioning 1 · Pending Consent 1 · Ready 1" in lines
     table = [line for line in lines if line.startswith("| ") and "---" not in line]
     assert table == [
         "| Status | Service | Customer | Pending | Pushed | Live | Failed |",
-        "| Sync Failed | milan\\|cc | Bar Milano | 0 | 0 | 0 | 2 |",
-        "| Syncing | roma-syncing | Pizzeria Roma S.p.A. | 2 | 1 | 1 | 0 |",
-        "| Pending Provisioning | empty | Bar Milano | 0 | 0 | 0 | 0 |",
-        "| Pending Consent | no-consent | Bar Milano | 0 | 0 | 0 | 0 |",
-        "| Ready | roma-ready | Pizzeria Roma S.p.A. | 0 | 0 | 3 | 0 |",
+        "| Sync Failed | `milan\\|cc` | `Bar Milano` | 0 | 0 | 0 | 2 |",
+        "| Syncing | `roma-syncing` | `Pizzeria Roma S.p.A.` | 2 | 1 | 1 | 0 |",
+        "| Pending Provisioning | `empty` | `Bar Milano` | 0 | 0 | 0 | 0 |",
+        "| Pending Consent | `no-consent` | `Bar Milano` | 0 | 0 | 0 | 0 |",
+        "| Ready | `roma-ready` | `Pizzeria Roma S.p.A.` | 0 | 0 | 3 | 0 |",
     ]
-    assert "- milan\\|cc: gave up after 8 attempts: [503] Service Unavailable" in lines
+    assert "- `milan|cc`: gave up after 8 attempts: [503] Service Unavailable" in lines
     assert "secret-svc" not in text
 
 
@@ -108,7 +108,7 @@ def test_due_at_the_time_of_day_once_per_day(db):
         ("room-17", f"digest:2:{date(2026, 11, 23)}"),
         ("room-9", f"digest:1:{date(2026, 11, 24)}"),
     ]
-    assert all(m.markdown.startswith("**Daily digest: Acme SP**") and "UTC" in m.markdown for m in messages)
+    assert all(m.markdown.startswith("**Daily digest: `Acme SP`**") and "UTC" in m.markdown for m in messages)
 
 
 def test_a_late_scheduler_still_sends_todays_digest(db):

@@ -11,14 +11,7 @@ from provisioning.sync.engine import run_due_sync
 from provisioning.sync.port import PermanentApiError, RateLimited, TransientApiError
 from tests.support.factories import T0, e164s, seed
 from tests.support.fake_numbers_api import FakeNumbersApi, SimulatedCrash
-from tests.sync.helpers import (
-    errors_of,
-    number_states,
-    outbox,
-    status_of,
-    task_of,
-    upload,
-)
+from tests.sync.helpers import errors_of, number_states, outbox, status_of, task_of, upload
 
 SETTINGS = Settings(sync_batch_size=500, sync_poll_seconds=60, sync_max_attempts=4)
 
@@ -46,7 +39,7 @@ def test_integrated_upload_posts_ceil_n_over_batch_and_is_ready_once(db):
     assert len(api.add_calls) == 3
     messages = outbox(db)
     assert [(m.room_id, m.markdown, m.dedupe_key) for m in messages] == [
-        ("room-ops", "✅ roma-cc is Ready: 1200 numbers live in Webex", f"ready:{upload_id}")
+        ("room-ops", "✅ `roma-cc` is Ready: 1200 numbers live in Webex", f"ready:{upload_id}")
     ]
 
 
@@ -93,7 +86,7 @@ def test_non_integrated_never_pushes_and_is_ready_when_the_customer_adds_them(db
     api.show("ORG-ROMA", "LOC-MILAN", numbers[15:])
     sync(db, api, T0 + timedelta(seconds=180))
     assert str(status_of(db, service_id)) == "Ready"
-    assert [m.markdown for m in outbox(db)] == ["✅ roma-cc is Ready: 20 numbers live in Webex"]
+    assert [m.markdown for m in outbox(db)] == ["✅ `roma-cc` is Ready: 20 numbers live in Webex"]
     assert api.add_calls == []
 
 
@@ -282,8 +275,8 @@ def test_ready_waits_for_every_upload_of_the_service_then_tells_each_once(db):
     sync(db, api, T0 + timedelta(minutes=1))
     sync(db, api, T0 + timedelta(minutes=2))
     assert sorted((m.room_id, m.markdown) for m in outbox(db)) == [
-        ("room-b", "✅ roma-cc is Ready: 10 numbers live in Webex"),
-        ("room-ops", "✅ roma-cc is Ready: 10 numbers live in Webex"),
+        ("room-b", "✅ `roma-cc` is Ready: 10 numbers live in Webex"),
+        ("room-ops", "✅ `roma-cc` is Ready: 10 numbers live in Webex"),
     ]
 
 

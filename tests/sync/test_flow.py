@@ -41,7 +41,7 @@ def test_submitted_upload_syncs_to_ready_and_status_shows_it(db, fake_webex):
     [add] = fake_webex.add_requests
     assert (add.org_id, add.location_id, add.number_usage_type) == ("ORG-ROMA", "LOC-MILAN", "SERVICE")
     assert [(m.room_id, m.markdown) for m in outbox(db)] == [
-        (ROOM, "✅ roma-cc is Ready: 100 numbers live in Webex")]
+        (ROOM, "✅ `roma-cc` is Ready: 100 numbers live in Webex")]
     assert "Ready" in _say(services, "status roma-cc")
 
 

@@ -9,13 +9,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.bootstrap import Wiring
-from bot.scheduler import (
-    DIGEST_JOB,
-    SYNC_JOB,
-    SYNC_SOON_JOB,
-    build_scheduler,
-    start_scheduler,
-)
+from bot.scheduler import DIGEST_JOB, EXPIRY_JOB, SYNC_JOB, SYNC_SOON_JOB, build_scheduler, start_scheduler
 from handlers.base import Services
 from provisioning.settings import Settings
 from provisioning.sync.port import RateLimited
@@ -35,7 +29,8 @@ def test_jobs_and_their_schedules(db):
     scheduler = build_scheduler(_services(db), FakeNumbersApi(), [(lambda: flushed.append(1), 5)])
     assert isinstance(scheduler, BackgroundScheduler)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {SYNC_JOB, DIGEST_JOB, "job-0"}
+    assert set(jobs) == {SYNC_JOB, DIGEST_JOB, EXPIRY_JOB, "job-0"}
+    assert jobs[EXPIRY_JOB].trigger.interval == timedelta(seconds=60)
     assert isinstance(jobs[SYNC_JOB].trigger, IntervalTrigger)
     assert jobs[SYNC_JOB].trigger.interval == timedelta(seconds=45)
     assert isinstance(jobs[DIGEST_JOB].trigger, CronTrigger)
@@ -48,7 +43,7 @@ def test_jobs_and_their_schedules(db):
 def test_without_a_numbers_api_there_is_no_sync_job(db):
     scheduler = build_scheduler(_services(db), None, blocking=True)
     assert isinstance(scheduler, BlockingScheduler)
-    assert [job.id for job in scheduler.get_jobs()] == [DIGEST_JOB]
+    assert sorted(job.id for job in scheduler.get_jobs()) == sorted([DIGEST_JOB, EXPIRY_JOB])
 
 
 def test_the_sync_job_runs_a_pass(db):
@@ -94,6 +89,6 @@ def test_worker_ids_are_unique_per_start():
 def test_started_without_a_webex_token_only_digests_run(db):
     scheduler = start_scheduler(Wiring(_services(db), None, None))
     try:
-        assert [job.id for job in scheduler.get_jobs()] == [DIGEST_JOB]
+        assert sorted(job.id for job in scheduler.get_jobs()) == sorted([DIGEST_JOB, EXPIRY_JOB])
     finally:
         scheduler.shutdown(wait=True)

@@ -57,7 +57,7 @@ def test_integrated_1200_numbers_three_add_requests_and_ready_once(db, fake_webe
     assert number_states(db) == {"live": 1200}
     assert str(status_of(db, service_id)) == "Ready"
     [ready] = outbox(db)
-    assert ready.markdown == "✅ roma-cc is Ready: 1200 numbers live in Webex"
+    assert ready.markdown == "✅ `roma-cc` is Ready: 1200 numbers live in Webex"
     assert ready.room_id == "room-ops" and ready.dedupe_key == f"ready:{upload_id}"
 
 
@@ -74,7 +74,7 @@ def test_non_integrated_stays_syncing_until_the_customer_adds_the_numbers(db, fa
     fake_webex.add_live_numbers(ORG, LOC, numbers)
     sync(db, api, T0 + timedelta(minutes=2))
     assert str(status_of(db, service_id)) == "Ready"
-    assert [m.markdown for m in outbox(db)] == ["✅ roma-cc is Ready: 40 numbers live in Webex"]
+    assert [m.markdown for m in outbox(db)] == ["✅ `roma-cc` is Ready: 40 numbers live in Webex"]
     assert not [r for r in fake_webex.requests if r.method == "POST"]
 
 
@@ -224,5 +224,5 @@ def test_scheduler_syncs_and_the_ready_notice_reaches_the_room(db, fake_webex):
     finally:
         scheduler.shutdown(wait=True)
     assert [m["markdown"] for m in fake_webex.bot_messages(room)] == [
-        "✅ roma-cc is Ready: 50 numbers live in Webex"]
+        "✅ `roma-cc` is Ready: 50 numbers live in Webex"]
     assert len(fake_webex.add_requests) == 1

@@ -8,13 +8,7 @@ import pytest
 import yaml
 
 from provisioning.errors import UserError
-from provisioning.inventory import (
-    DEMO_INVENTORY,
-    InventoryError,
-    LoadReport,
-    parse_inventory,
-    read_inventory,
-)
+from provisioning.inventory import DEMO_INVENTORY, InventoryError, LoadReport, parse_inventory, read_inventory
 
 SERVICE = "tenants[0].customers[0].services[0]"
 
@@ -268,12 +262,13 @@ def test_key_given_twice_in_one_mapping_is_a_yaml_error():
         "not valid YAML at line 3, column 5: duplicate key 'name'"]
 
 
-def test_yaml_anchors_and_merge_keys_may_override():
+def test_yaml_anchors_and_aliases_are_refused():
     text = ("tenants:\n  - name: T\n    customers:\n      - name: C\n        services:\n"
             "          - &base {name: a, product: live-cx, mode: non-integrated, org_id: O, location_id: L, country: IT}\n"
             "          - {<<: *base, name: b, country: FR}\n")
-    services = parse_inventory(text).tenants[0].customers[0].services
-    assert [(s.name, s.country, s.org_id) for s in services] == [("a", "IT", "O"), ("b", "FR", "O")]
+    assert problems(text) == ["line 6, column 13: YAML anchors and aliases (&base) are not allowed in an inventory: "
+                              "write each value out"]
+    assert problems("tenants: *nowhere\n")[0].startswith("line 1, column 10: YAML anchors and aliases (*nowhere)")
 
 
 @pytest.mark.parametrize("text", ["", "   \n", "# only a comment\n"])

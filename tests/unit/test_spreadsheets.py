@@ -15,7 +15,8 @@ from provisioning.files.exports import csv_bytes, invalid_rows_csv, safe_cell
 from provisioning.files.reader import read_rows
 from provisioning.files.sheet import FileError, Row
 from provisioning.files.templates import TEMPLATE_EXAMPLES, template_csv, template_xlsx
-from provisioning.files.xlsx_reader import BOMB_RATIO_FLOOR, number_text
+from provisioning.files.xlsx_cells import number_text
+from provisioning.files.xlsx_reader import BOMB_RATIO_FLOOR
 from provisioning.settings import Settings
 
 BOM = b"\xef\xbb\xbf"
@@ -315,7 +316,7 @@ def test_unreadable_files_say_what_they_are_and_what_is_accepted(data, filename,
 def test_zip_bomb_one_part_expanding_too_much():
     bomb = zip_of({"[Content_Types].xml": b"<Types/>", "xl/worksheets/sheet1.xml": b"0" * (8 << 20)})
     assert len(bomb) < 20_000
-    assert "compressed suspiciously well (xl/worksheets/sheet1.xml expands" in error(bomb, "n.xlsx")
+    assert "compressed suspiciously well (`xl/worksheets/sheet1.xml` expands" in error(bomb, "n.xlsx")
 
 
 def test_zip_bomb_many_parts_expanding_too_much_together():
