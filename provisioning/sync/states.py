@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from store.bulk import chunks
-from store.models import SYNC_STATES, Number
+from store.models import NUMBER_STATES, SYNC_STATES, Number
 
 CHUNK = 5000
 NOT_LIVE = ("pending", "pushed")
@@ -70,7 +70,7 @@ def mark(session: Session, numbers: list[str], state: str, *, from_states: tuple
     values: dict = {"sync_state": state, "sync_error": None}
     if state == "live":
         values["live_at"] = now
-    others = [s for s in SYNC_STATES if s not in from_states]
+    others = [s for s in NUMBER_STATES if s not in from_states]
     changed = 0
     for chunk in chunks(sorted(numbers), CHUNK):
         changed += session.execute(
@@ -90,7 +90,7 @@ def mark_with_errors(session: Session, errors: dict[str, str], state: str) -> No
     statement = (
         update(_numbers)
         .where(_numbers.c.e164 == bindparam("b_e164"),
-               *(_numbers.c.sync_state != s for s in SYNC_STATES if s not in NOT_LIVE))
+               *(_numbers.c.sync_state != s for s in NUMBER_STATES if s not in NOT_LIVE))
         .values(sync_state=state, sync_error=bindparam("b_error"))
     )
     session.connection().execute(statement, [{"b_e164": n, "b_error": m} for n, m in errors.items()])
