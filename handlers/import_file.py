@@ -1,9 +1,9 @@
 """`import`: validate a CSV/XLSX attachment into a preview."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from handlers.base import Reply
+from handlers.base import Attachment, Reply
 from handlers.registry import Args, Command, Context, UsageError
 from handlers.upload import UPLOAD_OPTIONS, preview_entries
 from provisioning.errors import UserError
@@ -21,19 +21,26 @@ def run(ctx: Context, args: Args) -> Reply:
     if len(ctx.request.attachments) > 1:
         raise UserError("Attach one file per `import`.")
     attachment = ctx.request.attachments[0]
-    settings = ctx.services.settings
     try:
-        if attachment.size is not None:
-            check_size(attachment.size, settings.max_file_bytes)  # before downloading it
-        data = attachment.fetch()
-
-        def entries() -> Iterator[RawEntry]:
-            rows = read_rows(data, attachment.name, max_rows=settings.max_rows, max_bytes=settings.max_file_bytes)
-            return (RawEntry(row.line, row.number, row.range_end) for row in rows)
-
+        entries = file_entries(ctx, attachment)
         return preview_entries(ctx, args, service_name, entries, source="file", filename=attachment.name[:300])
     except FileError as exc:  # the preview's transaction was rolled back: say so
         raise FileError(f"{exc.message} Nothing was stored.") from None
+
+
+def file_entries(ctx: Context, attachment: Attachment) -> Callable[[], Iterator[RawEntry]]:
+    """The attachment's rows as entries (read afresh on each call), size-checked before downloading;
+    uploads and releases read files the same way."""
+    settings = ctx.services.settings
+    if attachment.size is not None:
+        check_size(attachment.size, settings.max_file_bytes)  # before downloading it
+    data = attachment.fetch()
+
+    def entries() -> Iterator[RawEntry]:
+        rows = read_rows(data, attachment.name, max_rows=settings.max_rows, max_bytes=settings.max_file_bytes)
+        return (RawEntry(row.line, row.number, row.range_end) for row in rows)
+
+    return entries
 
 
 COMMAND = Command(

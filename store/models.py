@@ -182,6 +182,7 @@ class Upload(Base):
     invalid_count: Mapped[int] = mapped_column(Integer, default=0)
     already_count: Mapped[int] = mapped_column(Integer, default=0)
     duplicate_count: Mapped[int] = mapped_column(Integer, default=0)
+    released_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # a release's numbers gone
     state: Mapped[str] = mapped_column(String(20), default="preview")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -13,7 +13,7 @@ from typing import Iterable, Mapping
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from store.models import Number, Service, SyncTask
+from store.models import RELEASE_STATES, Number, Service, SyncTask
 
 PENDING_CONSENT = "Pending Consent"
 PENDING_PROVISIONING = "Pending Provisioning"
@@ -36,11 +36,14 @@ class ServiceStatus:
 
 
 def derive_status(service: Service, counts: Mapping[str, int]) -> ServiceStatus:
-    """The status of `service` given its numbers per sync state (pending/pushed/live/failed)."""
+    """The status of `service` given its numbers per state (pending/pushed/live/failed, and
+    removing/removed while a release takes numbers out)."""
     if service.removing:
         return ServiceStatus(REMOVING)
     if service.consented_on is None:
         return ServiceStatus(PENDING_CONSENT)
+    if any(counts.get(state) for state in RELEASE_STATES):
+        return ServiceStatus(REMOVING)
     total = sum(counts.values())
     if total == 0:
         return ServiceStatus(PENDING_PROVISIONING)

@@ -11,8 +11,9 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from provisioning.metering.history import open_stretches
 from store.bulk import chunks
-from store.models import NUMBER_STATES, SYNC_STATES, Number
+from store.models import NUMBER_STATES, Number
 
 CHUNK = 5000
 NOT_LIVE = ("pending", "pushed")
@@ -60,7 +61,8 @@ def doubtful(session: Session, service_id: int) -> dict[str, str]:
 
 def mark(session: Session, numbers: list[str], state: str, *, from_states: tuple[str, ...],
          now: datetime | None = None) -> int:
-    """Move `numbers` that are in one of `from_states` to `state`, clearing their errors.
+    """Move `numbers` that are in one of `from_states` to `state`, clearing their errors; numbers
+    going live open their metering stretch (`metering.history`).
 
     Callers pass numbers they just read for one upload or service; e164 is unique across
     services, so the update needs no other key. The guard is written as NOT IN so that the
@@ -79,6 +81,8 @@ def mark(session: Session, numbers: list[str], state: str, *, from_states: tuple
             .values(**values)
             .execution_options(synchronize_session=False)
         ).rowcount
+        if state == "live" and now is not None:
+            open_stretches(session, chunk, now)
     return changed
 
 

@@ -48,6 +48,7 @@ class UploadSummary:
     duplicates: int
     entries: int
     sample_invalid: tuple[Invalid, ...]
+    kind: str = "upload"  # or "release"
 
     @property
     def reported(self) -> int:
@@ -152,7 +153,7 @@ def summarize(session: Session, upload: Upload, sample: int = 10) -> UploadSumma
     return UploadSummary(
         upload.id, upload.service.name, upload.state, upload.valid_count, upload.invalid_count,
         upload.already_count, upload.duplicate_count, upload.entries,
-        tuple(Invalid(r.row, r.value, r.reason) for r in rows),
+        tuple(Invalid(r.row, r.value, r.reason) for r in rows), upload.kind or "upload",
     )
 
 

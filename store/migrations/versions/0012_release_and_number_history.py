@@ -38,6 +38,7 @@ def _set_options_nullable(nullable: bool) -> None:
 
 def upgrade() -> None:
     op.add_column('uploads', sa.Column('kind', sa.String(length=10), server_default='upload', nullable=False))
+    op.add_column('uploads', sa.Column('released_count', sa.Integer(), server_default='0', nullable=False))
     _set_options_nullable(True)
     if op.get_bind().dialect.name == 'sqlite':  # SQLite adds a column with its reference, never a constraint
         op.execute('ALTER TABLE numbers ADD COLUMN release_id INTEGER REFERENCES uploads (id)')
@@ -89,3 +90,4 @@ def downgrade() -> None:
     _set_options_nullable(False)
     with op.batch_alter_table('uploads', schema=None) as batch_op:
         batch_op.drop_column('kind')
+        batch_op.drop_column('released_count')
