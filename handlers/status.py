@@ -5,8 +5,8 @@ from handlers.base import Reply
 from handlers.registry import Args, Command, Context
 from handlers.render import when
 from provisioning.leads.listing import service_report
+from provisioning.sync.states import RELEASE_STATES, SYNC_STATES
 from provisioning.text import NAME_LIMIT, literal, shown
-from store.models import RELEASE_STATES, SYNC_STATES
 
 
 def run(ctx: Context, args: Args) -> Reply:

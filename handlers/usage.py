@@ -1,12 +1,13 @@
 """`usage`: metering for a month: numbers by type and service info, CAC, peak, number-days."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from handlers.base import Reply, ReplyFile
 from handlers.registry import Args, Command, Context, UsageError
 from handlers.render import fit_lines
 from provisioning.metering.usage import ServiceUsage, UsageReport, tenant_usage, usage_csv
 from provisioning.text import NAME_LIMIT, literal
-from store.models import utcnow
 
 
 def _days(value: float) -> str:
@@ -40,7 +41,7 @@ def run(ctx: Context, args: Args) -> Reply:
     if len(args.positional) > 1:
         raise UsageError("`usage` takes at most one SERVICE (and month=YYYY-MM).")
     service_name = args.positional[0] if args.positional else None
-    now = utcnow()
+    now = datetime.now(timezone.utc)
     report = tenant_usage(ctx.services.db, ctx.actor, service_name, args.options.get("month"), now)
     scope = (literal(report.services[0].service, NAME_LIMIT) if service_name and report.services
              else literal(service_name, NAME_LIMIT) if service_name

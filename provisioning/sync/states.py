@@ -13,7 +13,10 @@ from sqlalchemy.orm import Session
 
 from provisioning.metering.history import open_stretches
 from store.bulk import chunks
-from store.models import NUMBER_STATES, Number
+from store.models import NUMBER_STATES, RELEASE_STATES, SYNC_STATES, Number
+
+__all__ = ["RELEASE_STATES", "SYNC_STATES", "doubtful", "fail_remaining", "first_failure", "mark", "mark_with_errors",
+           "not_live", "pending_by_type", "upload_counts"]
 
 CHUNK = 5000
 NOT_LIVE = ("pending", "pushed")

@@ -24,7 +24,7 @@ from provisioning.numbers.limits import count_numbers
 from provisioning.numbers.validation import Invalid, RawEntry, Tally, Valid, validate
 from provisioning.settings import Settings
 from provisioning.text import NAME_LIMIT, literal
-from provisioning.uploads.options import UploadOptions, check_accepts_numbers, check_options
+from provisioning.uploads.options import UploadOptions, check_accepts_numbers, check_not_releasing, check_options
 from store.bulk import bulk_insert, chunks
 from store.db import Database
 from store.models import InvalidEntry, Number, Service, StagedNumber, Upload
@@ -116,6 +116,7 @@ def _preview(session: Session, actor: Actor, room_id: str, service_name: str, op
              entries: Entries, settings: Settings, source: str, filename: str | None) -> UploadSummary:
     service = find_service(session, actor, service_name)
     check_accepts_numbers(service)
+    check_not_releasing(session, service)
     checked = check_options(session, actor, service, options)
     checker = NumberChecker(service.country)
     count_numbers(entries(), checker, max_range=settings.max_range, limit=settings.max_upload_numbers,

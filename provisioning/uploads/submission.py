@@ -19,7 +19,7 @@ from provisioning.errors import UserError
 from provisioning.releases.submission import ReleaseOutcome, submit_release
 from provisioning.settings import Settings
 from provisioning.text import NAME_LIMIT, literal
-from provisioning.uploads.options import check_accepts_numbers
+from provisioning.uploads.options import check_accepts_numbers, check_not_releasing
 from provisioning.uploads.previews import UploadSummary, summarize
 from store.db import Database
 from store.models import INT_MAX, Number, StagedNumber, SyncTask, Upload, utcnow
@@ -76,6 +76,7 @@ def _submit(session: Session, actor: Actor, room_id: str, upload_id: int | None,
         return submit_release(session, actor, room_id, upload)
     service = upload.service
     check_accepts_numbers(service)
+    check_not_releasing(session, service)
     if upload.valid_count == 0:
         raise UserError(f"Upload #{upload.id} has no valid numbers to submit. `cancel {upload.id}` drops it.")
     taken = session.scalars(
