@@ -59,11 +59,11 @@ def finish_if_done(session: Session, release_id: int, now: datetime) -> bool:
                     .execution_options(synchronize_session=False))
     if won != 1:
         return True
-    release = session.get(Upload, release_id)
-    service = session.get(Service, release.service_id)
+    release = session.execute(select(Upload.room_id, Upload.tenant_id, Upload.released_count, Service.name)
+                              .join(Service, Service.id == Upload.service_id).where(Upload.id == release_id)).one()
     if release.released_count:
-        queue_message(session, release.room_id, released_text(service.name, release.released_count),
+        queue_message(session, release.room_id, released_text(release.name, release.released_count),
                       f"released:{release_id}", now)
-    audit(session, "leadsbot", "release.done", f"release {release_id} {service.name}: "
+    audit(session, "leadsbot", "release.done", f"release {release_id} {release.name}: "
           f"{release.released_count} numbers released", tenant_id=release.tenant_id, room_id=release.room_id)
     return True

@@ -65,7 +65,8 @@ def submit_release(session: Session, actor: Actor, room_id: str, upload: Upload)
     upload.state = "submitted"
     upload.submitted_at = now
     service.last_modified = now
-    _count_released(session, upload.id, len(at_once))
+    upload.released_count = len(at_once)
+    session.flush()
     audit(session, actor.email, "release.submit", f"release {upload.id} {service.name}: {len(rows)} numbers "
           f"({len(at_once)} at once, {later} via {'Webex' if service.mode == 'integrated' else 'the customer'}): "
           f"{_sample(rows)}", tenant_id=actor.tenant_id, room_id=room_id)
@@ -84,13 +85,6 @@ def _uploads_being_pushed(session: Session, upload_ids: set[int], now: datetime)
     tasks = session.execute(select(SyncTask.upload_id, SyncTask.locked_until).where(
         SyncTask.upload_id.in_(upload_ids), SyncTask.state == "pending").with_for_update()).all()
     return {t.upload_id for t in tasks if t.locked_until is not None and t.locked_until > now}
-
-
-def _count_released(session: Session, release_id: int, count: int) -> None:
-    if count:
-        session.execute(update(Upload).where(Upload.id == release_id)
-                        .values(released_count=Upload.released_count + count)
-                        .execution_options(synchronize_session=False))
 
 
 def _sample(rows, shown: int = 5) -> str:
