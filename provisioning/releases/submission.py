@@ -19,6 +19,7 @@ from provisioning.directory import Actor
 from provisioning.errors import UserError
 from provisioning.releases.decision import HOLD, leaves_at_once, removal_decision
 from provisioning.releases.done import finish_if_done, forget
+from provisioning.text import NAME_LIMIT, literal
 from store.models import SYNC_STATES, Number, StagedNumber, SyncTask, Upload, utcnow
 
 
@@ -38,7 +39,7 @@ def submit_release(session: Session, actor: Actor, room_id: str, upload: Upload)
     """Release the staged numbers of `upload` (a locked release preview) or refuse with nothing changed."""
     service = upload.service
     if upload.valid_count == 0:
-        raise UserError(f"Release #{upload.id} has no numbers of {service.name} to release. "
+        raise UserError(f"Release #{upload.id} has no numbers of {literal(service.name, NAME_LIMIT)} to release. "
                         f"`cancel {upload.id}` drops it.")
     staged = select(StagedNumber.e164).where(StagedNumber.upload_id == upload.id)
     rows = session.execute(
@@ -49,7 +50,8 @@ def submit_release(session: Session, actor: Actor, room_id: str, upload: Upload)
     if len(rows) != upload.valid_count:
         gone = session.scalars(staged.where(StagedNumber.e164.not_in([r.e164 for r in rows])).limit(3)).all()
         raise UserError(
-            f"Some numbers of release #{upload.id} are no longer numbers of {service.name} that can be released "
+            f"Some numbers of release #{upload.id} are no longer numbers of {literal(service.name, NAME_LIMIT)} that "
+            "can be released "
             f"(e.g. {', '.join(gone)}): they were released or changed since the preview. Nothing was released: "
             "run the release again for a fresh preview.")
     now = utcnow()
