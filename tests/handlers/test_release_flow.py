@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from provisioning.leads.digests import build_digest
 from provisioning.settings import Settings
 from provisioning.sync.engine import run_due_sync
 from store.models import AuditEntry, Number, OutboxMessage, Service, SyncTask, utcnow
@@ -214,3 +215,39 @@ def test_an_upload_of_a_number_being_released_elsewhere_is_refused_until_it_is_r
     assert "**1** number stored for `roma-cx`" in chat.say("submit").markdown
     with db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Number)) == 1
+
+
+# usage ------------------------------------------------------------------------------------------
+
+def test_usage_month_13_is_a_clear_error_and_an_empty_month_is_not(chat):
+    reply = chat.say("usage month=2026-13")
+    assert "month=`2026-13` is not a month: write it as YYYY-MM with MM from 01 to 12" in reply.markdown
+    reply = chat.say("usage month=2020-01")
+    assert reply.markdown.splitlines() == ["**Usage of tenant `Acme SP` in 2020-01** (UTC)",
+                                           "No numbers were live in tenant `Acme SP` in 2020-01: nothing to meter."]
+    assert reply.files == ()
+
+
+def test_usage_meters_numbers_the_poll_saw_live_and_the_csv_has_a_row_per_service_and_info(chat):
+    chat.say(f'{ROMA} info="Fax IVR" cac=4 +390212345600-602')
+    chat.say("submit")
+    go_live(chat)
+    reply = chat.say("usage")
+    assert "**`roma-cc`** (`Pizzeria Roma S.p.A.`): 3 numbers (contact-center 3), peak 3, CAC 12" in reply.markdown
+    [table] = reply.files
+    assert table.name.startswith("usage-20") and table.name.endswith(".csv")
+    lines = table.data.decode("utf-8-sig").splitlines()
+    assert lines[0] == "Month,Customer,Service,Service Info,Numbers,user,service,contact-center,CAC,Number-days," \
+                       "Service Peak"
+    assert lines[1].split(",")[1:9] == ["Pizzeria Roma S.p.A.", "roma-cc", "Fax IVR", "3", "0", "0", "3", "12"]
+    one = chat.say("usage roma-cc")
+    per_number = one.files[0].data.decode("utf-8-sig").splitlines()
+    assert len(per_number) == 4 and per_number[1].split(",")[2:6] == ["+390212345600", "contact-center", "4",
+                                                                       "Fax IVR"]
+    assert "Numbers live now: **3** (contact-center 3)" in _digest(chat)
+
+
+def _digest(chat) -> str:
+    with chat.services.db.sessions() as session:
+        tenant_id = session.scalar(select(Service.tenant_id).where(Service.name == "roma-cc"))
+        return build_digest(session, tenant_id, utcnow())
