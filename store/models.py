@@ -249,6 +249,7 @@ class NumberHistory(Base):
 
     __tablename__ = "number_history"
     __table_args__ = (Index("ix_number_history_tenant_live", "tenant_id", "live_since"),
+                      Index("ix_number_history_tenant_released", "tenant_id", "released_at"),
                       Index("ix_number_history_e164_open", "e164", "released_at"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

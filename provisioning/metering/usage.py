@@ -1,9 +1,10 @@
 """`usage`: what a tenant's services used in one month (UTC), from the number history.
 
-Per service, type and service info: numbers live at some time in the month, their CAC, and
+Per service, type and service info: numbers live at some time in the month, their CAC (summed per
+live stretch: a number released and uploaded again in the month brings its CAC for each), and
 number-days (the time each stretch was live within the month, in days: the quantity a metering
 service bills on); per service, the peak of numbers live at once. Everything is aggregated in the
-database (one pass over the month's stretches, one over the month's changes for the peak), so a
+database in one pass over the month's stretches; the peak reads only the month's changes, so a
 million numbers take no million Python objects.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Iterator
 
 from sqlalchemy import Float, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.functions import FunctionElement
 
 from provisioning.directory import Actor, find_service
@@ -127,12 +128,14 @@ def _upper(month: Month, now: datetime) -> datetime:
 
 
 def _overlap(start: datetime, upper: datetime):
-    """Seconds of a stretch within [start, upper) (the stretch overlaps it: see `_in_month`)."""
+    """Seconds of a stretch within [start, upper) (the stretch overlaps it: see `_in_month`). Most
+    stretches cover the whole period: they are answered without any date arithmetic."""
     h = NumberHistory
+    whole = literal((upper - start).total_seconds())
+    ends_inside = and_(h.released_at.is_not(None), h.released_at < upper)
     lo = case((h.live_since > start, epoch(h.live_since)), else_=literal(start.timestamp()))
-    hi = case((and_(h.released_at.is_not(None), h.released_at < upper), epoch(h.released_at)),
-              else_=literal(upper.timestamp()))
-    return hi - lo
+    hi = case((ends_inside, epoch(h.released_at)), else_=literal(upper.timestamp()))
+    return case((and_(h.live_since <= start, ~ends_inside), whole), else_=hi - lo)
 
 
 def _in_month(start: datetime, upper: datetime):
@@ -149,27 +152,27 @@ def usage(session: Session, tenant_id: int, month: Month, now: datetime, service
     where = [h.tenant_id == tenant_id, _in_month(month.start, upper)]
     if service_id is not None:
         where.append(h.service_id == service_id)
-    per_number = (
-        select(h.service_id, h.number_type, h.service_info, h.e164, func.max(h.cac).label("cac"),
-               func.sum(_overlap(month.start, upper)).label("seconds"))
-        .where(*where).group_by(h.service_id, h.number_type, h.service_info, h.e164)
-    ).subquery()
+    at_start = func.sum(case((h.live_since <= month.start, 1), else_=0))
     rows = session.execute(
-        select(per_number.c.service_id, per_number.c.number_type, per_number.c.service_info, func.count(),
-               func.coalesce(func.sum(per_number.c.cac), 0), func.sum(per_number.c.seconds))
-        .group_by(per_number.c.service_id, per_number.c.number_type, per_number.c.service_info)
+        select(h.service_id, h.number_type, h.service_info, func.count(),
+               func.coalesce(func.sum(h.cac), 0), func.sum(_overlap(month.start, upper)), at_start)
+        .where(*where).group_by(h.service_id, h.number_type, h.service_info)
     ).all()
     found: dict[int, ServiceUsage] = {}
-    for sid, number_type, info, numbers, cac, seconds in rows:
+    live_at_start: dict[int, int] = defaultdict(int)
+    again = _uploaded_again(session, where, month.start, upper)
+    for sid, number_type, info, stretches, cac, seconds, starting in rows:
+        numbers = int(stretches) - again.get((sid, number_type, info), 0)
         found.setdefault(sid, ServiceUsage(sid, "", "")).rows.append(
-            UsageRow(number_type, info, int(numbers), int(cac), round(float(seconds or 0) / DAY, 4)))
+            UsageRow(number_type, info, numbers, int(cac), round(float(seconds or 0) / DAY, 4)))
+        live_at_start[sid] += int(starting or 0)
     if found:
         names = session.execute(select(Service.id, Service.name, Customer.name)
                                 .join(Customer, Customer.id == Service.customer_id)
                                 .where(Service.id.in_(found))).all()
         for sid, name, customer in names:
             found[sid].service, found[sid].customer = name, customer
-        for sid, peak in _peaks(session, where, month.start, upper).items():
+        for sid, peak in _peaks(session, where, month.start, upper, live_at_start).items():
             found[sid].peak = peak
     ordered = sorted(found.values(), key=lambda s: s.service.lower())
     for item in ordered:
@@ -178,25 +181,39 @@ def usage(session: Session, tenant_id: int, month: Month, now: datetime, service
     return UsageReport(month, upper, ordered)
 
 
-def _peaks(session: Session, where: list, start: datetime, upper: datetime) -> dict[int, int]:
-    """Most numbers live at once per service: those live at the start, plus the running sum of the
-    month's changes (a number going live +1, released -1), at its highest."""
+def _uploaded_again(session: Session, where: list, start: datetime, upper: datetime) -> dict[tuple, int]:
+    """Stretches that are not a number's last in the month (released, then the number went live again
+    in the same service, type and service info), per group: the number is counted once. Only the
+    month's releases are read."""
+    h, later = NumberHistory, aliased(NumberHistory)
+    rows = session.execute(
+        select(h.service_id, h.number_type, h.service_info, func.count(h.id.distinct()))
+        .join(later, and_(later.e164 == h.e164, later.id != h.id, later.live_since >= h.released_at,
+                          later.live_since < upper, later.service_id == h.service_id,
+                          later.number_type == h.number_type, later.service_info == h.service_info))
+        .where(*where, h.released_at.is_not(None), h.released_at < upper)
+        .group_by(h.service_id, h.number_type, h.service_info)).all()
+    return {(sid, kind, info): int(n) for sid, kind, info, n in rows}
+
+
+def _peaks(session: Session, where: list, start: datetime, upper: datetime,
+           live_at_start: dict[int, int]) -> dict[int, int]:
+    """Most numbers live at once per service: those live at the start, then the month's changes in
+    time order (a number going live +1, released -1). Only the month's changes are read."""
     h = NumberHistory
-    at_start = dict(session.execute(select(h.service_id, func.count()).where(
-        *where, h.live_since <= start).group_by(h.service_id)).all())
     changes = union_all(
         select(h.service_id, h.live_since.label("at"), literal(1).label("d")).where(*where, h.live_since > start),
         select(h.service_id, h.released_at.label("at"), literal(-1).label("d")).where(
             *where, h.released_at.is_not(None), h.released_at < upper),
     ).subquery()
-    per_moment = (select(changes.c.service_id, changes.c.at, func.sum(changes.c.d).label("d"))
-                  .group_by(changes.c.service_id, changes.c.at)).subquery()
-    running = select(per_moment.c.service_id, func.sum(per_moment.c.d).over(
-        partition_by=per_moment.c.service_id, order_by=per_moment.c.at).label("level")).subquery()
-    highest = dict(session.execute(select(running.c.service_id, func.max(running.c.level))
-                                   .group_by(running.c.service_id)).all())
-    return {sid: at_start.get(sid, 0) + max(0, int(highest.get(sid) or 0))
-            for sid in set(at_start) | set(highest)}
+    level = dict(live_at_start)
+    peak = dict(live_at_start)
+    ordered = select(changes.c.service_id, changes.c.d).order_by(changes.c.at, changes.c.d)
+    for sid, delta in session.execute(ordered.execution_options(yield_per=20_000)):
+        level[sid] = level.get(sid, 0) + delta
+        if level[sid] > peak.get(sid, 0):
+            peak[sid] = level[sid]
+    return peak
 
 
 def number_rows(session: Session, tenant_id: int, service_id: int, month: Month,

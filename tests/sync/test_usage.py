@@ -47,7 +47,7 @@ def test_released_and_uploaded_again_counts_both_stretches_once_as_a_number(db):
     with db.sessions() as session:
         [service] = usage(session, tenant_id, NOV, AFTER).services
     assert service.number_days == pytest.approx(13.5)
-    assert (service.numbers, service.peak, service.cac) == (1, 1, 10)
+    assert (service.numbers, service.peak, service.cac) == (1, 1, 20)  # CAC per live stretch
 
 
 def test_only_the_days_inside_the_month_count_and_types_infos_peak_add_up(db):
@@ -106,3 +106,16 @@ def test_parse_month_bounds():
     assert (NOV.start, NOV.end) == (at(1), at(1, month=12))
     december = parse_month("2026-12", AFTER)
     assert december.end == datetime(2027, 1, 1, tzinfo=timezone.utc) and december.days == 31
+
+
+def test_three_stretches_of_one_number_count_one_number_and_every_day(db):
+    tenant_id, _ = stretches(db, [
+        ("+390212000001", "user", 2, "", at(1), at(3)),     # 2 days
+        ("+390212000001", "user", 2, "", at(5), at(6)),     # 1 day
+        ("+390212000001", "user", 2, "", at(10), at(14)),   # 4 days
+        ("+390212000002", "user", 2, "", at(2), at(12)),    # 10 days
+    ])
+    with db.sessions() as session:
+        [service] = usage(session, tenant_id, NOV, AFTER).services
+    assert (service.numbers, service.peak) == (2, 2)
+    assert service.number_days == pytest.approx(17.0)

@@ -68,6 +68,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_number_history_tenant_live', 'number_history', ['tenant_id', 'live_since'], unique=False)
+    op.create_index('ix_number_history_tenant_released', 'number_history', ['tenant_id', 'released_at'], unique=False)
     op.create_index('ix_number_history_e164_open', 'number_history', ['e164', 'released_at'], unique=False)
     op.create_index('ix_number_history_service_id', 'number_history', ['service_id'], unique=False)
     # Numbers already live: their stretch starts when the poll saw them live, else when they were stored.
