@@ -162,3 +162,37 @@ def test_a_number_whose_upload_a_worker_is_pushing_waits_for_that_worker(db):
                         .values(locked_by=None, locked_until=None, state="done"))
     sync(db, api, utcnow() + timedelta(minutes=2))
     assert [len(c) for c in api.remove_calls] == [3] and number_states(db) == {}
+
+
+def test_several_workers_release_together_and_send_each_number_once(db):
+    import threading
+
+    api = FakeNumbersApi()
+    releases = []
+    for i, name in enumerate(("one-cc", "two-cc", "three-cc")):
+        numbers = milan(20, start=12000000 + 1000 * i)
+        service_id, _ = seed(db, numbers, name=name)
+        sync(db, api, worker=f"pre-{i}")
+        releases.append((service_id, numbers))
+    for service_id, numbers in releases:
+        release(db, service_id, numbers)
+    later = utcnow() + timedelta(minutes=1)
+    errors = []
+
+    def work(worker):
+        try:
+            for _ in range(3):
+                sync(db, api, later, worker=worker)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert len(api.remove_calls) == 12 and max(removes_per_number(api).values()) == 1
+    assert number_states(db) == {}
+    assert sorted(m.markdown for m in outbox(db) if m.dedupe_key.startswith("released:")) == [
+        "✅ `one-cc`: 20 numbers released", "✅ `three-cc`: 20 numbers released", "✅ `two-cc`: 20 numbers released"]
