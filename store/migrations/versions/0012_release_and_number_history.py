@@ -69,6 +69,9 @@ def upgrade() -> None:
     )
     op.create_index('ix_number_history_tenant_live', 'number_history', ['tenant_id', 'live_since'], unique=False)
     op.create_index('ix_number_history_tenant_released', 'number_history', ['tenant_id', 'released_at'], unique=False)
+    op.create_index('ix_number_history_usage', 'number_history',
+                    ['tenant_id', 'service_id', 'number_type', 'service_info', 'live_since', 'released_at', 'cac'],
+                    unique=False)
     op.create_index('ix_number_history_e164_open', 'number_history', ['e164', 'released_at'], unique=False)
     op.create_index('ix_number_history_service_id', 'number_history', ['service_id'], unique=False)
     # Numbers already live: their stretch starts when the poll saw them live, else when they were stored.
