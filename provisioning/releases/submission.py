@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from provisioning.audit import audit
@@ -42,13 +42,14 @@ def submit_release(session: Session, actor: Actor, room_id: str, upload: Upload)
         raise UserError(f"Release #{upload.id} has no numbers of {literal(service.name, NAME_LIMIT)} to release. "
                         f"`cancel {upload.id}` drops it.")
     staged = select(StagedNumber.e164).where(StagedNumber.upload_id == upload.id)
+    releasable = (Number.service_id == service.id, Number.sync_state.in_(SYNC_STATES))
     rows = session.execute(
-        select(Number.e164, Number.sync_state, Number.upload_id)
-        .where(Number.e164.in_(staged), Number.service_id == service.id, Number.sync_state.in_(SYNC_STATES))
+        select(Number.e164, Number.sync_state, Number.upload_id).where(Number.e164.in_(staged), *releasable)
         .with_for_update()
     ).all()
     if len(rows) != upload.valid_count:
-        gone = session.scalars(staged.where(StagedNumber.e164.not_in([r.e164 for r in rows])).limit(3)).all()
+        still = exists().where(Number.e164 == StagedNumber.e164, *releasable)
+        gone = session.scalars(staged.where(~still).order_by(StagedNumber.row).limit(3)).all()
         raise UserError(
             f"Some numbers of release #{upload.id} are no longer numbers of {literal(service.name, NAME_LIMIT)} that "
             "can be released "
