@@ -89,9 +89,10 @@ def _leave_out_others(session: Session, upload: Upload, service: Service) -> Non
             | found.c.sync_state.not_in(SYNC_STATES)),
     ))
     _show_in_service_names(session, upload.id)
-    mine = select(Number.e164).where(Number.service_id == service.id, Number.sync_state.in_(SYNC_STATES),
-                                     Number.e164 == StagedNumber.e164)
-    session.execute(delete(StagedNumber).where(StagedNumber.upload_id == upload.id, ~mine.exists()))
+    # The left-out numbers are exactly the report's values just written (a NOT EXISTS on numbers would
+    # let PostgreSQL probe the (service, state) index once per staged row before it has statistics).
+    left = select(InvalidEntry.value).where(InvalidEntry.upload_id == upload.id)
+    session.execute(delete(StagedNumber).where(StagedNumber.upload_id == upload.id, StagedNumber.e164.in_(left)))
 
 
 def _show_in_service_names(session: Session, upload_id: int) -> None:
