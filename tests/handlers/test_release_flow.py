@@ -11,7 +11,7 @@ from provisioning.leads.digests import build_digest
 from provisioning.settings import Settings
 from provisioning.sync.engine import run_due_sync
 from store.models import AuditEntry, Number, OutboxMessage, Service, SyncTask, utcnow
-from tests.support.chat import ADMIN, OPERATOR
+from tests.support.chat import OPERATOR
 from tests.support.fake_numbers_api import FakeNumbersApi
 
 ROMA = "upload roma-cc profile=CC-Default sip=PSTN-Milan type=contact-center"
