@@ -118,7 +118,7 @@ def run_database(label: str, url: str, count: int) -> list[dict]:
     return [
         {"name": f"release {count:,}: remove requests ({label})", "value": len(removes), "unit": "requests",
          "target": f"= {requests:,} (ceil N/{MAX_REMOVE})", "baseline": count, "baseline_name": "one per number",
-         "ok": len(removes) == requests},
+         "ratio": count / max(1, len(removes)), "ok": len(removes) == requests},
         {"name": f"release {count:,}: numbers sent twice, after a kill and a 429 ({label})", "value": twice,
          "unit": "numbers", "target": "= 0", "baseline": None, "ok": twice == 0 and throttled == 1},
         {"name": f"release {count:,}: released, history closed, notices ({label})", "value": closed,
