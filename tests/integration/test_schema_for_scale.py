@@ -1,0 +1,56 @@
+"""The schema choices behind the million-number figures (bench/bench_scale.py), checked on both
+databases: `alembic check` compares neither collations nor a dropped key's absence the way we
+rely on them, so these tests do."""
+from __future__ import annotations
+
+import pytest
+from alembic import command
+from sqlalchemy import inspect, text
+
+from store.db import alembic_config, connect, current_revision, head_revision, make_engine
+from tests.support.databases import postgres_database
+
+SCALE_TABLES = ("numbers", "staged_numbers", "invalid_entries")
+
+
+def test_bulk_tables_have_no_foreign_keys(db):
+    inspector = inspect(db.engine)
+    assert {table: inspector.get_foreign_keys(table) for table in SCALE_TABLES} == {t: [] for t in SCALE_TABLES}
+
+
+def test_e164_columns_compare_bytes_on_postgresql(postgres_url):
+    """(SQLite compares text byte by byte already.)"""
+    engine = make_engine(postgres_url)
+    with engine.connect() as conn:
+        collations = dict(conn.execute(text(
+            "SELECT table_name, collation_name FROM information_schema.columns "
+            "WHERE column_name = 'e164' AND table_name IN ('numbers', 'staged_numbers')")).all())
+    engine.dispose()
+    assert collations == {"numbers": "C", "staged_numbers": "C"}
+
+
+def _round_trip(url: str) -> None:
+    db = connect(url, auto_upgrade=True)
+    try:
+        command.downgrade(alembic_config(db.engine), "0005")
+        assert current_revision(db.engine) == "0005"
+        assert inspect(db.engine).get_foreign_keys("staged_numbers")
+        command.upgrade(alembic_config(db.engine), "head")
+        assert current_revision(db.engine) == head_revision()
+        command.check(alembic_config(db.engine))
+    finally:
+        db.dispose()
+
+
+def test_migrations_go_down_and_up_again_on_sqlite(tmp_path):
+    _round_trip(f"sqlite:///{tmp_path / 'round-trip.db'}")
+
+
+def test_migrations_go_down_and_up_again_on_postgresql():
+    import psycopg
+
+    try:
+        with postgres_database("leadsbot_migrations", migrate=False) as url:
+            _round_trip(url)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
