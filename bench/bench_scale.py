@@ -24,18 +24,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import phonenumbers
 from sqlalchemy import select
 
 from bench.bench_uploads import ROOT, csv_of, operator, peak_rss_kb, prepared, preview_csv, submit_upload
 from provisioning.leads.listing import list_leads, service_report
-from provisioning.numbers_management import export_csv, search
-try:
-    from provisioning.numbers_management import export_to
-except ImportError:
-    export_to = None
+from provisioning.numbers_export import export_to
+from provisioning.numbers_management import search
 from provisioning.settings import Settings
 from provisioning.uploads.previews import invalid_report
 from provisioning.uploads.submission import cancel
@@ -123,9 +119,6 @@ def _naive_count(db: Database, prefix: str, count: int) -> float:
 
 
 def _export_seconds(db: Database, actor, query: str) -> tuple[float, int]:
-    if export_to is None:
-        seconds, data = _timed(export_csv, db, actor, query)
-        return seconds, len(data)
     with tempfile.TemporaryFile() as out:
         seconds, _ = _timed(export_to, db, actor, query, out)
         return seconds, out.tell()

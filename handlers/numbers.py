@@ -1,10 +1,13 @@
 """`numbers`: Numbers Management search and export."""
 from __future__ import annotations
 
+import tempfile
+
 from handlers.base import Reply, ReplyFile
 from handlers.registry import Args, Command, Context
 from handlers.render import fit_lines
-from provisioning.numbers_management import NumbersFound, export_csv, search
+from provisioning.numbers_export import export_to
+from provisioning.numbers_management import NumbersFound, search
 from provisioning.text import MAX_MESSAGE_BYTES, NAME_LIMIT, literal
 
 SHOWN = 15
@@ -17,8 +20,15 @@ def run(ctx: Context, args: Args) -> Reply:
     if not found.total:
         return Reply(f"No numbers match {literal(query)} in tenant {literal(ctx.actor.tenant_name, NAME_LIMIT)}.")
     lines, listed = _lines(query, found)
-    files = (ReplyFile(EXPORT_NAME, export_csv(ctx.services.db, ctx.actor, query)),) if found.total > listed else ()
+    files = (ReplyFile(EXPORT_NAME, _export(ctx, query)),) if found.total > listed else ()
     return Reply("\n".join(lines), files=files)
+
+
+def _export(ctx: Context, query: str):
+    """The export in an anonymous temporary file (deleted when closed or collected), never whole in memory."""
+    out = tempfile.TemporaryFile(prefix="leadsbot-export-")
+    export_to(ctx.services.db, ctx.actor, query, out)
+    return out
 
 
 def _lines(query: str, found: NumbersFound) -> tuple[list[str], int]:
