@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Callable, Sequence
+from typing import BinaryIO, Callable, Sequence
 
 from handlers.base import Reply, ReplyFile
 from provisioning.text import MAX_MESSAGE_BYTES, NAME_LIMIT, how_many_fit, literal
@@ -44,7 +44,7 @@ def _count_lines(summary: UploadSummary) -> list[str]:
     return lines
 
 
-def preview_reply(summary: UploadSummary, invalid_report: bytes | None) -> Reply:
+def preview_reply(summary: UploadSummary, invalid_report: bytes | BinaryIO | None) -> Reply:
     """The preview: counts, the first problems, and what to do next (with Submit/Cancel on Webex)."""
     lines = [f"**Preview #{summary.upload_id} for {literal(summary.service, NAME_LIMIT)}** ({summary.entries} "
              f"entr{'ies' if summary.entries != 1 else 'y'} read)", *_count_lines(summary)]

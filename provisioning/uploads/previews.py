@@ -8,8 +8,9 @@ anything is written, then to validate and stage them.
 """
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import BinaryIO, Callable, Iterable, Iterator
 
 from sqlalchemy import case, delete, exists, func, insert, select, update
 from sqlalchemy import literal as sql_literal
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from provisioning.audit import audit
 from provisioning.directory import Actor, find_service
 from provisioning.errors import UserError
-from provisioning.files.exports import invalid_rows_csv
+from provisioning.files.exports import INVALID_ROWS_HEADER, write_csv
 from provisioning.numbers.e164 import NumberChecker
 from provisioning.numbers.limits import count_numbers
 from provisioning.numbers.validation import Invalid, RawEntry, Tally, Valid, validate
@@ -156,12 +157,15 @@ def summarize(session: Session, upload: Upload, sample: int = 10) -> UploadSumma
     )
 
 
-def invalid_report(db: Database, summary: UploadSummary) -> bytes | None:
-    """The invalid-rows CSV (row, value, reason), when there is more to report than the sample."""
+def invalid_report(db: Database, summary: UploadSummary) -> BinaryIO | None:
+    """The invalid-rows CSV (row, value, reason), when there is more to report than the sample, in
+    an anonymous temporary file: re-uploading a million numbers reports a million rows."""
     if summary.reported <= len(summary.sample_invalid):
         return None
+    out = tempfile.TemporaryFile(prefix="leadsbot-report-")
     with db.sessions() as session:
-        return invalid_rows_csv(_invalid_entries(session, summary.upload_id))
+        write_csv(out, INVALID_ROWS_HEADER, _invalid_entries(session, summary.upload_id))
+    return out
 
 
 def _invalid_entries(session: Session, upload_id: int) -> Iterator[tuple[int, str, str]]:
