@@ -49,7 +49,9 @@ SAMPLE = 10  # naive baselines run on rows / SAMPLE and are scaled by SAMPLE
 def _timed(fn, *args):
     start = time.perf_counter()
     result = fn(*args)
-    return time.perf_counter() - start, result
+    seconds = time.perf_counter() - start
+    print(f"{getattr(fn, '__name__', fn)}: {seconds:.2f} s, peak {peak_rss_kb() / 1024:.0f} MB", file=sys.stderr)
+    return seconds, result
 
 
 def _best(fn, *args, repeat: int = 3) -> float:
@@ -124,7 +126,7 @@ def _export_seconds(db: Database, actor, query: str) -> tuple[float, int]:
         return seconds, out.tell()
 
 
-def scenario(url: str, rows: int) -> dict:
+def scenario(url: str, rows: int, baselines: bool = True) -> dict:
     """Everything one database reports, run in this (child) process."""
     settings = Settings()
     db = prepared(url)
@@ -152,14 +154,22 @@ def scenario(url: str, rows: int) -> dict:
     assert summary.valid == rows, summary
     figures["submit_full"], stored = _timed(submit_upload, db, summary.upload_id)
     del data, second
+    figures["peak_mb"] = peak_rss_kb() / 1024
+    if baselines:
+        figures.update(_baselines(db, rows))
+    db.dispose()
+    return figures
+
+
+def _baselines(db: Database, rows: int) -> dict[str, float]:
+    figures = {}
+    settings = Settings()
     sample = rows // SAMPLE
     baseline = preview_csv(db, csv_of(1, first=900_000_000), "roma-cc", settings)
     figures["naive_preview"] = SAMPLE * _naive_preview(db, csv_of(sample, first=600_000_000), baseline.upload_id)
     figures["naive_submit"] = SAMPLE * _naive_submit(db, sample, baseline.upload_id)
     figures["naive_export"] = SAMPLE * _naive_export(db, sample)
     figures["naive_reply"] = SAMPLE * _naive_count(db, "+3902", sample)
-    figures["peak_mb"] = peak_rss_kb() / 1024
-    db.dispose()
     return figures
 
 
@@ -210,15 +220,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-baselines", action="store_true", help="skip the naive baselines (minutes)")
     parser.add_argument("--child", choices=("sqlite", "postgresql"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "sqlite":
         with tempfile.TemporaryDirectory() as folder:
-            print(json.dumps(scenario(f"sqlite:///{folder}/scale.db", args.rows)))
+            print(json.dumps(scenario(f"sqlite:///{folder}/scale.db", args.rows, not args.no_baselines)))
         return
     if args.child == "postgresql":
         with postgres_database("leadsbot_bench") as url:
-            print(json.dumps(scenario(url, args.rows)))
+            print(json.dumps(scenario(url, args.rows, not args.no_baselines)))
         return
     for row in run(args.rows, not args.no_postgres):
         print(f"{row['name']:<60} {row['value']:>9.3f} {row['unit']:<3} target {row['target']}")

@@ -87,8 +87,11 @@ def _move_conflicts(session: Session, upload: Upload, tenant_id: int) -> int:
     _show_service_names(session, upload.id)
     already = session.scalar(select(func.count()).select_from(InvalidEntry).where(
         InvalidEntry.upload_id == upload.id, InvalidEntry.reason == ALREADY_UPLOADED)) or 0
+    # synchronize_session=False: the ORM would otherwise fetch every deleted key (RETURNING) to
+    # update a session that holds none of these rows: a million tuples on a re-upload.
     session.execute(delete(StagedNumber).where(
-        StagedNumber.upload_id == upload.id, exists().where(Number.e164 == StagedNumber.e164)))
+        StagedNumber.upload_id == upload.id, exists().where(Number.e164 == StagedNumber.e164))
+        .execution_options(synchronize_session=False))
     return already
 
 

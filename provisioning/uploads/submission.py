@@ -95,7 +95,10 @@ def _submit(session: Session, actor: Actor, room_id: str, upload_id: int | None,
             f"Some numbers of upload #{upload.id} were uploaded elsewhere at the same moment. "
             "Nothing was stored: run the upload again for a fresh preview."
         ) from None
-    session.execute(delete(StagedNumber).where(StagedNumber.upload_id == upload.id))
+    # synchronize_session=False: no staged row is in the session, and the ORM would otherwise
+    # fetch every deleted key (RETURNING) to keep it in step: a million tuples.
+    session.execute(delete(StagedNumber).where(StagedNumber.upload_id == upload.id)
+                    .execution_options(synchronize_session=False))
     upload.state = "submitted"
     upload.submitted_at = now
     service.last_modified = now
@@ -111,7 +114,8 @@ def cancel(db: Database, actor: Actor, room_id: str, upload_id: int | None = Non
     """Drop the preview's staged numbers; its invalid-entry rows stay for the audit trail."""
     with db.sessions.begin() as session:
         upload = find_open_upload(session, actor, room_id, upload_id, ttl=preview_ttl(settings), lock=True)
-        session.execute(delete(StagedNumber).where(StagedNumber.upload_id == upload.id))
+        session.execute(delete(StagedNumber).where(StagedNumber.upload_id == upload.id)
+                        .execution_options(synchronize_session=False))
         upload.state = "cancelled"
         upload.cancelled_at = utcnow()
         audit(session, actor.email, "upload.cancel", f"upload {upload.id}", tenant_id=actor.tenant_id,
