@@ -26,7 +26,7 @@ def run(ctx: Context, args: Args) -> Reply:
 
 def _export(ctx: Context, query: str):
     """The export in an anonymous temporary file (deleted when closed or collected), never whole in memory."""
-    out = tempfile.TemporaryFile(prefix="leadsbot-export-")
+    out = tempfile.TemporaryFile(prefix="leadsbot-export-")  # noqa: SIM115 (handed to the reply)
     export_to(ctx.services.db, ctx.actor, query, out)
     return out
 

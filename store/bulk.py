@@ -9,7 +9,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import TypeVar
 
-from sqlalchemy import Table
+from sqlalchemy import Table, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
@@ -35,3 +36,26 @@ def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: It
     placeholders = ", ".join("?" for _ in columns)
     connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({placeholders})',
                                rows if isinstance(rows, list) else list(rows))
+
+
+ANALYZE_AT_LEAST = 100_000  # rows written before PostgreSQL's statistics are refreshed
+
+
+def refresh_statistics(session: Session, table: Table, written: int) -> None:
+    """ANALYZE `table` on PostgreSQL after a bulk write of `written` rows, inside the transaction.
+
+    The planner otherwise plans the next joins (conflict checks, submit, counts) for the table as
+    it was before a million rows arrived: nested loops of a million index probes instead of one
+    merge join. ANALYZE samples a fixed number of rows and counts the transaction's own. Its lock
+    is held to the end of the transaction, so when another big preview holds it, this one goes on
+    with the old statistics rather than wait.
+    """
+    if written < ANALYZE_AT_LEAST or session.connection().dialect.name != "postgresql":
+        return
+    try:
+        with session.begin_nested():
+            session.execute(text("SET LOCAL lock_timeout = '200ms'"))
+            session.execute(text(f'ANALYZE "{table.name}"'))
+            session.execute(text("SET LOCAL lock_timeout = DEFAULT"))
+    except OperationalError:
+        pass  # rolled back to the savepoint, lock_timeout with it

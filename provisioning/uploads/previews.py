@@ -26,7 +26,7 @@ from provisioning.numbers.validation import Invalid, RawEntry, Tally, Valid, val
 from provisioning.settings import Settings
 from provisioning.text import NAME_LIMIT, literal
 from provisioning.uploads.options import UploadOptions, check_accepts_numbers, check_options
-from store.bulk import bulk_insert, chunks
+from store.bulk import bulk_insert, chunks, refresh_statistics
 from store.db import Database
 from store.models import InvalidEntry, Number, Service, StagedNumber, Upload
 
@@ -133,6 +133,7 @@ def _preview(session: Session, actor: Actor, room_id: str, service_name: str, op
     session.flush()
     tally = Tally()
     _stage(session, upload.id, validate(entries(), checker, max_range=settings.max_range, tally=tally))
+    refresh_statistics(session, StagedNumber.__table__, tally.valid)
     if tally.entries == 0:
         raise UserError("No numbers given. Write them after the options, e.g. `+390212345678` or a range "
                         "`+390212345600-699`, or attach a file (`template` gives one).")
@@ -165,7 +166,7 @@ def invalid_report(db: Database, summary: UploadSummary) -> BinaryIO | None:
     an anonymous temporary file: re-uploading a million numbers reports a million rows."""
     if summary.reported <= len(summary.sample_invalid):
         return None
-    out = tempfile.TemporaryFile(prefix="leadsbot-report-")
+    out = tempfile.TemporaryFile(prefix="leadsbot-report-")  # noqa: SIM115 (handed to the reply)
     with db.sessions() as session:
         write_csv(out, INVALID_ROWS_HEADER, _invalid_entries(session, summary.upload_id))
     return out

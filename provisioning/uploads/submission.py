@@ -20,6 +20,7 @@ from provisioning.settings import Settings
 from provisioning.text import NAME_LIMIT, literal
 from provisioning.uploads.options import check_accepts_numbers
 from provisioning.uploads.previews import UploadSummary, summarize
+from store.bulk import refresh_statistics
 from store.db import Database
 from store.models import INT_MAX, Number, StagedNumber, SyncTask, Upload, utcnow
 
@@ -99,6 +100,7 @@ def _submit(session: Session, actor: Actor, room_id: str, upload_id: int | None,
     # fetch every deleted key (RETURNING) to keep it in step: a million tuples.
     session.execute(delete(StagedNumber).where(StagedNumber.upload_id == upload.id)
                     .execution_options(synchronize_session=False))
+    refresh_statistics(session, Number.__table__, upload.valid_count)  # `numbers` and `status` plan for them
     upload.state = "submitted"
     upload.submitted_at = now
     service.last_modified = now
