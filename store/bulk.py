@@ -23,18 +23,26 @@ def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
-def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
-    """Insert `rows` (tuples in `columns` order) into `table` in the session's transaction."""
+def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence], *,
+                fixed: dict[str, int] | None = None) -> None:
+    """Insert `rows` (tuples in `columns` order) into `table` in the session's transaction.
+
+    `fixed` columns take the same integer in every row (an upload's id), so callers can pass the
+    tuples they already have instead of building a million new ones.
+    """
+    fixed = fixed or {}
+    names = ", ".join(f'"{name}"' for name in [*fixed, *columns])
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         driver = connection.connection.driver_connection
-        statement = f'COPY "{table.name}" ({", ".join(columns)}) FROM STDIN'
-        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        head = tuple(fixed.values())
+        with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            write = copy.write_row
             for row in rows:
-                copy.write_row(row)
+                write(head + tuple(row) if head else row)
         return
-    placeholders = ", ".join("?" for _ in columns)
-    connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({placeholders})',
+    values = ", ".join([*(str(int(value)) for value in fixed.values()), *("?" for _ in columns)])
+    connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({values})',
                                rows if isinstance(rows, list) else list(rows))
 
 

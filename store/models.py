@@ -196,6 +196,7 @@ class StagedNumber(Base):
     """
 
     __tablename__ = "staged_numbers"
+    __table_args__ = {"sqlite_with_rowid": False}  # one b-tree (the key) to write instead of two
 
     upload_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     e164: Mapped[str] = mapped_column(E164, primary_key=True)

@@ -58,13 +58,14 @@ class UploadSummary:
 
 def _stage(session: Session, upload_id: int, results: Iterable[Valid | Invalid]) -> None:
     """Bulk-insert valid numbers into staging and invalid entries into the report, in batches."""
+    upload = {"upload_id": upload_id}
     for chunk in chunks(results, BATCH):
-        valid = [(upload_id, r.e164, r.row) for r in chunk if type(r) is Valid]
-        invalid = [(upload_id, r.row, r.value[:500], r.reason) for r in chunk if type(r) is Invalid]
+        valid = [r for r in chunk if type(r) is Valid]  # (row, e164) tuples, written as they are
         if valid:
-            bulk_insert(session, StagedNumber.__table__, ("upload_id", "e164", "row"), valid)
-        if invalid:
-            bulk_insert(session, InvalidEntry.__table__, ("upload_id", "row", "value", "reason"), invalid)
+            bulk_insert(session, StagedNumber.__table__, Valid._fields, valid, fixed=upload)
+        if len(valid) < len(chunk):
+            invalid = [(r.row, r.value[:500], r.reason) for r in chunk if type(r) is Invalid]
+            bulk_insert(session, InvalidEntry.__table__, ("row", "value", "reason"), invalid, fixed=upload)
 
 
 def _move_conflicts(session: Session, upload: Upload, tenant_id: int) -> int:

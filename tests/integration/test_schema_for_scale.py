@@ -29,12 +29,28 @@ def test_e164_columns_compare_bytes_on_postgresql(postgres_url):
     assert collations == {"numbers": "C", "staged_numbers": "C"}
 
 
+def test_staged_numbers_are_one_btree_on_sqlite(tmp_path):
+    """(PostgreSQL keeps every table as a heap.)"""
+    db = connect(f"sqlite:///{tmp_path / 'rowid.db'}")
+    with db.engine.connect() as conn:
+        sql = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'staged_numbers'")).scalar()
+        indexes = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index' AND "
+                                    "tbl_name = 'invalid_entries'")).scalars().all()
+    db.dispose()
+    assert sql.rstrip().endswith("WITHOUT ROWID")
+    assert "ix_invalid_entries_upload_id" in indexes
+
+
 def _round_trip(url: str) -> None:
     db = connect(url, auto_upgrade=True)
     try:
         command.downgrade(alembic_config(db.engine), "0005")
         assert current_revision(db.engine) == "0005"
         assert inspect(db.engine).get_foreign_keys("staged_numbers")
+        if db.engine.dialect.name == "sqlite":
+            with db.engine.connect() as conn:
+                assert "WITHOUT ROWID" not in conn.execute(text(
+                    "SELECT sql FROM sqlite_master WHERE name = 'staged_numbers'")).scalar()
         command.upgrade(alembic_config(db.engine), "head")
         assert current_revision(db.engine) == head_revision()
         command.check(alembic_config(db.engine))

@@ -3,7 +3,7 @@
 A preview bulk-writes up to a million staged numbers (or, re-uploading, a million report rows)
 right after creating its upload; PostgreSQL checked the key for every row, which cost more than
 the COPY itself. Only the preview owning an upload writes its rows; submit, cancel and expiry
-remove them.
+remove them. On SQLite, staged_numbers is rebuilt WITHOUT ROWID (its key is then its only b-tree).
 
 Revision ID: 0008
 Revises: 0005
@@ -28,7 +28,9 @@ def _name(bind, table: str) -> str:
 def upgrade() -> None:
     bind = op.get_bind()
     for table in TABLES:
-        with op.batch_alter_table(table, schema=None, naming_convention=NAMING) as batch_op:
+        # On SQLite staged_numbers becomes WITHOUT ROWID: its key is the only b-tree a preview writes.
+        options = {"sqlite_with_rowid": False} if table == 'staged_numbers' else {}
+        with op.batch_alter_table(table, schema=None, naming_convention=NAMING, table_kwargs=options) as batch_op:
             batch_op.drop_constraint(_name(bind, table), type_='foreignkey')
 
 
@@ -36,5 +38,6 @@ def downgrade() -> None:
     bind = op.get_bind()
     for table in TABLES:
         op.execute(f"DELETE FROM {table} WHERE upload_id NOT IN (SELECT id FROM uploads)")
-        with op.batch_alter_table(table, schema=None, naming_convention=NAMING) as batch_op:
+        options = {"sqlite_with_rowid": True} if table == 'staged_numbers' else {}
+        with op.batch_alter_table(table, schema=None, naming_convention=NAMING, table_kwargs=options) as batch_op:
             batch_op.create_foreign_key(_name(bind, table), 'uploads', ['upload_id'], ['id'], ondelete='CASCADE')
