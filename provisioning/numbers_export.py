@@ -21,12 +21,12 @@ from provisioning.directory import Actor
 from provisioning.files.exports import csv_bytes, safe_cell
 from provisioning.files.sheet import BOM
 from provisioning.numbers_management import Match, match
+from store.bulk import stream
 from store.db import Database
 from store.models import CallingProfile, Customer, Service, SipConnection, Upload
 
 EXPORT_HEADER = ("Number", "Service", "Customer", "Number Type", "CAC", "Calling Profile", "SIP Connection",
                  "Service Info", "Sync State", "Uploaded")
-FETCH = 10_000  # rows per round trip from the server-side cursor, and per write to the file
 
 
 def export_to(db: Database, actor: Actor, query: str, out: BinaryIO) -> int:
@@ -92,29 +92,17 @@ def _line(before_type: tuple[str, ...], after_type: tuple[str, ...]) -> str:
 
 
 def _numbers(session: Session, found: Match) -> Iterator[list[tuple]]:
-    """(e164, upload_id, number_type, sync_state, "YYYY-MM-DD HH:MM UTC") in e164 order, in lists
-    of FETCH, from a server-side cursor on PostgreSQL (SQLite's cursor steps through the table)."""
-    connection = session.connection()
-    postgres = connection.dialect.name == "postgresql"
+    """(e164, upload_id, number_type, sync_state, "YYYY-MM-DD HH:MM UTC") in e164 order, in lists."""
+    postgres = session.connection().dialect.name == "postgresql"
     when = ("to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || ' UTC'" if postgres
             else "substr(created_at, 1, 16) || ' UTC'")
-    mark = "%s" if postgres else "?"
     where = f"service_id IN ({', '.join(str(int(service_id)) for service_id in sorted(found.services))})"
-    params: tuple = ()
+    params = {}
     if found.low is not None:
-        where += f" AND e164 >= {mark} AND e164 < {mark}"
-        params = (found.low, found.high)
-    sql = f"SELECT e164, upload_id, number_type, sync_state, {when} FROM numbers WHERE {where} ORDER BY e164"
-    driver = connection.connection.driver_connection
-    cursor = driver.cursor(name="numbers_export") if postgres else driver.cursor()
-    try:
-        if postgres:
-            cursor.itersize = FETCH
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(FETCH):
-            yield rows
-    finally:
-        cursor.close()
+        where += " AND e164 >= :low AND e164 < :high"
+        params = {"low": found.low, "high": found.high}
+    return stream(session, f"SELECT e164, upload_id, number_type, sync_state, {when} FROM numbers WHERE {where} "
+                           "ORDER BY e164", params)
 
 
 def export_bytes(db: Database, actor: Actor, query: str) -> bytes:

@@ -1,10 +1,13 @@
-"""Bulk writes: COPY on PostgreSQL, executemany on SQLite, and batches for large IN lists.
+"""Bulk writes and reads: COPY on PostgreSQL, executemany on SQLite, statistics after a bulk
+write, and streamed reads of plain tuples.
 
 Uploads write up to a million rows; going through the ORM's unit of work (or even Core's
 multi-row VALUES) costs several times more than the database needs.
 """
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import TypeVar
@@ -67,3 +70,30 @@ def refresh_statistics(session: Session, table: Table, written: int) -> None:
             session.execute(text("SET LOCAL lock_timeout = DEFAULT"))
     except OperationalError:
         pass  # rolled back to the savepoint, lock_timeout with it
+
+
+FETCH = 10_000  # rows per round trip when streaming a query
+_PARAMETER = re.compile(r"(?<=[\s(=<>,]):(\w+)")
+
+
+def stream(session: Session, sql: str, params: dict, fetch: int = FETCH) -> Iterator[list[tuple]]:
+    """The rows of `sql` as plain driver tuples, in lists of `fetch`, from a server-side cursor on
+    PostgreSQL (SQLite's cursor steps through the table as it goes). Parameters are written
+    `:name` after a space, `(`, `=`, `<`, `>` or `,`; the SQL holds no `%`.
+
+    For million-row reads (exports, reports): no ORM or Row objects, nothing held but one list.
+    """
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    driver = connection.connection.driver_connection
+    if postgres:
+        sql = _PARAMETER.sub(r"%(\1)s", sql)
+    cursor = driver.cursor(name=f"stream_{uuid.uuid4().hex[:12]}") if postgres else driver.cursor()
+    try:
+        if postgres:
+            cursor.itersize = fetch
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(fetch):
+            yield rows
+    finally:
+        cursor.close()

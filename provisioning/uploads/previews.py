@@ -9,8 +9,9 @@ anything is written, then to validate and stage them.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Iterable, Iterator
+from typing import BinaryIO
 
 from sqlalchemy import case, delete, exists, func, insert, select, update
 from sqlalchemy import literal as sql_literal
@@ -19,14 +20,14 @@ from sqlalchemy.orm import Session
 from provisioning.audit import audit
 from provisioning.directory import Actor, find_service
 from provisioning.errors import UserError
-from provisioning.files.exports import INVALID_ROWS_HEADER, write_csv
+from provisioning.files.exports import write_invalid_rows
 from provisioning.numbers.e164 import NumberChecker
 from provisioning.numbers.limits import count_numbers
 from provisioning.numbers.validation import Invalid, RawEntry, Tally, Valid, validate
 from provisioning.settings import Settings
 from provisioning.text import NAME_LIMIT, literal
 from provisioning.uploads.options import UploadOptions, check_accepts_numbers, check_options
-from store.bulk import bulk_insert, chunks, refresh_statistics
+from store.bulk import bulk_insert, chunks, refresh_statistics, stream
 from store.db import Database
 from store.models import InvalidEntry, Number, Service, StagedNumber, Upload
 
@@ -172,16 +173,12 @@ def invalid_report(db: Database, summary: UploadSummary) -> BinaryIO | None:
         return None
     out = tempfile.TemporaryFile(prefix="leadsbot-report-")  # noqa: SIM115 (handed to the reply)
     with db.sessions() as session:
-        write_csv(out, INVALID_ROWS_HEADER, _invalid_entries(session, summary.upload_id))
+        write_invalid_rows(out, _invalid_entries(session, summary.upload_id))
     return out
 
 
 def _invalid_entries(session: Session, upload_id: int) -> Iterator[tuple[int, str, str]]:
-    """Every reported entry of an upload in row order, streamed."""
-    result = session.execute(
-        select(InvalidEntry.row, InvalidEntry.value, InvalidEntry.reason)
-        .where(InvalidEntry.upload_id == upload_id).order_by(InvalidEntry.row, InvalidEntry.id)
-        .execution_options(yield_per=5000)
-    )
-    for row in result:
-        yield row.row, row.value, row.reason
+    """Every reported entry of an upload in row order, streamed as driver tuples."""
+    for rows in stream(session, 'SELECT "row", value, reason FROM invalid_entries WHERE upload_id = :upload '
+                       'ORDER BY "row", id', {"upload": upload_id}):
+        yield from rows
