@@ -87,7 +87,7 @@ def _move_conflicts(session: Session, upload: Upload, tenant_id: int) -> tuple[i
     moved = session.execute(insert(InvalidEntry).from_select(
         ["upload_id", "row", "value", "reason"],
         select(sql_literal(upload.id), conflict.c.row, conflict.c.e164, reason),
-    )).rowcount
+    ).execution_options(preserve_rowcount=True)).rowcount  # without the option: -1 (then the full path runs)
     if not moved:
         return 0, 0
     _show_service_names(session, upload.id)
