@@ -17,7 +17,7 @@ from bot.bootstrap import Wiring
 from bot.incoming import Dispatch
 from bot.retry import RetryPolicy
 from bot.telephony import WebexNumbersApi
-from bot.tokens import StaticToken
+from bot.tokens import PartnerToken
 from bot.webex_client import WebexClient
 from bot.webhooks_admin import register_webhooks
 from provisioning.services import Services
@@ -50,8 +50,8 @@ def fast_client(fake: FakeWebex, sleeps: Sleeps | None = None) -> WebexClient:
 
 
 def numbers_adapter(fake: FakeWebex, token: str | None = None, **options) -> WebexNumbersApi:
-    """The production numbers adapter pointed at the fake, with one token for every organization."""
-    return WebexNumbersApi(fake.base_url, StaticToken(token or fake.bot_token), **options)
+    """The production numbers adapter pointed at the fake, with the partner's token for every organization."""
+    return WebexNumbersApi(fake.base_url, PartnerToken(token or fake.partner_token), **options)
 
 
 @dataclass

@@ -109,3 +109,13 @@ def headers_for(body: bytes, secret: str | None, signature: str | None) -> dict[
     elif secret:
         headers["X-Spark-Signature"] = sign(body, secret)
     return headers
+
+
+def service_app_envelope(hook: dict, event: str, org: str, app_id: str) -> dict:
+    """A `serviceApp` event: no roomId or message, the authorizing org in `data`."""
+    body = {k: hook[k] for k in ("id", "name", "targetUrl", "resource") if k in hook}
+    body.update(event=event, orgId=hook["orgId"], createdBy=hook["createdBy"], appId=hook["appId"],
+                ownedBy=hook["ownedBy"], status=hook["status"], created=hook["created"],
+                actorId=hook["createdBy"],
+                data={"applicationId": app_id, "authorizerOrgId": org, "orgId": org, "event": event})
+    return body
