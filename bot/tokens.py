@@ -118,6 +118,19 @@ class ServiceAppTokens:
             if held is not None and held.token == token:
                 del self._orgs[org_id]
 
+    def fresh_token(self, org_id: str) -> str:
+        """Ask Webex now, ignoring the cache: the consent check (raises ConsentMissing on a 403)."""
+        with self._lock:
+            self._orgs.pop(org_id, None)
+            held = self._fetch_org_token(org_id)
+            self._orgs[org_id] = held
+            return held.token
+
+    def forget(self, org_id: str) -> None:
+        """The org withdrew consent (`deauthorized`): its cached token is not used again."""
+        with self._lock:
+            self._orgs.pop(org_id, None)
+
     def manager_token(self) -> str:
         """The token manager integration's access token (also creates the serviceApp webhooks)."""
         with self._lock:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from provisioning.backoff import Backoff
@@ -62,20 +63,25 @@ def track(session: Session, org_id: str, now: datetime) -> OrganizationConsent:
 
 
 def _row(session: Session, org_id: str, now: datetime) -> OrganizationConsent:
-    row = session.get(OrganizationConsent, org_id)
-    if row is None:
-        row = OrganizationConsent(org_id=org_id, state=PENDING, next_check_at=now, attempts=0, changes=0)
-        session.add(row)
-        session.flush()
-    return row
+    _insert_missing(session, [org_id], now)
+    return session.get(OrganizationConsent, org_id, with_for_update=session.bind.dialect.name == "postgresql")
+
+
+def _insert_missing(session: Session, org_ids: list[str], now: datetime) -> None:
+    """Pending rows for these orgs unless they have one; safe when two workers race (ON CONFLICT)."""
+    if not org_ids:
+        return
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    session.execute(insert(OrganizationConsent.__table__).values([
+        {"org_id": org_id, "state": PENDING, "next_check_at": now, "attempts": 0, "changes": 0}
+        for org_id in org_ids]).on_conflict_do_nothing(index_elements=["org_id"]))
 
 
 def track_all(session: Session, now: datetime) -> int:
     """Give every service's organization a consent row (pending, checked at once); how many were new."""
     known = set(session.scalars(select(OrganizationConsent.org_id)))
     new = sorted(set(session.scalars(select(Service.org_id).distinct())) - known)
-    for org_id in new:
-        _row(session, org_id, now)
+    _insert_missing(session, new, now)
     return len(new)
 
 
@@ -141,25 +147,33 @@ def check_due(db: Database, probe: Callable[[str], object], now: datetime, backo
         track_all(session, now)
         orgs = due(session, now)
     for org_id in orgs:
-        report.checked += 1
-        with db.sessions() as session:
-            attempts = session.scalar(select(OrganizationConsent.attempts)
-                                      .where(OrganizationConsent.org_id == org_id)) or 0
-        delay = backoff.delay(attempts + 1)
-        try:
-            probe(org_id)  # no transaction is held while Webex is asked
-        except ConsentMissing as exc:
-            report.missing += 1
-            with db.sessions.begin() as session:
-                missing(session, org_id, str(exc), now, delay)
-        except Exception as exc:  # the token endpoint is down, slow or answered garbage
-            report.unreachable += 1
-            log.warning("consent check of %s failed: %s", org_id, _first_line(exc))
-            with db.sessions.begin() as session:
-                unreachable(session, org_id, _first_line(exc), now, delay)
-        else:
-            with db.sessions.begin() as session:
-                report.granted += granted(session, org_id, now)
+        check_org(db, org_id, probe, now, backoff, report)
+    return report
+
+
+def check_org(db: Database, org_id: str, probe: Callable[[str], object], now: datetime, backoff: Backoff,
+              report: ConsentReport | None = None) -> ConsentReport:
+    """Ask Webex for one org's token now and record what that says about consent."""
+    report = report if report is not None else ConsentReport()
+    report.checked += 1
+    with db.sessions() as session:
+        attempts = session.scalar(select(OrganizationConsent.attempts)
+                                  .where(OrganizationConsent.org_id == org_id)) or 0
+    delay = backoff.delay(attempts + 1)
+    try:
+        probe(org_id)  # no transaction is held while Webex is asked
+    except ConsentMissing as exc:
+        report.missing += 1
+        with db.sessions.begin() as session:
+            missing(session, org_id, str(exc), now, delay)
+    except Exception as exc:  # the token endpoint is down, slow or answered garbage
+        report.unreachable += 1
+        log.warning("consent check of %s failed: %s", org_id, _first_line(exc))
+        with db.sessions.begin() as session:
+            unreachable(session, org_id, _first_line(exc), now, delay)
+    else:
+        with db.sessions.begin() as session:
+            report.granted += granted(session, org_id, now)
     return report
 
 
