@@ -59,7 +59,9 @@ def build_wiring(settings: Settings | None = None, *, services: Services | None 
         services = build_services(settings, auto_upgrade=auto_upgrade)
     settings = services.settings
     tokens = token_source(settings)
-    return Wiring(services, build_webex(settings), build_numbers_api(settings, tokens), tokens)
+    numbers_api = build_numbers_api(settings, tokens)
+    services.number_check = numbers_api  # Webex's own check in previews (SPEC §5.2)
+    return Wiring(services, build_webex(settings), numbers_api, tokens)
 
 
 def configure_logging(level: str) -> None:

@@ -70,6 +70,25 @@ class WebexNumbersApi:
             raise TransientApiError(f"Webex did not say the PSTN connection type of location {location_id}")
         return kind
 
+    def validate_numbers(self, org_id: str, numbers: list[str], timeout: float) -> dict[str, tuple[str, str]]:
+        """Webex's validateNumbers: (state, detail) per number, in either answer shape seen in the wild."""
+        response = self._send("POST", "telephony/config/actions/validateNumbers/invoke", org_id,
+                              params={"orgId": org_id}, json={"phoneNumbers": list(numbers)},
+                              timeout=min(self.timeout, max(timeout, 0.1)))
+        if response.status_code >= 300:
+            raise _error(response)
+        body = _json(response)
+        items, key = (body.get("numbers"), "number") if "numbers" in body else (body.get("phoneNumbers"), "phoneNumber")
+        if not isinstance(items, list):
+            raise TransientApiError("validateNumbers answered without a list of numbers")
+        verdicts: dict[str, tuple[str, str]] = {}
+        for item in items:
+            if isinstance(item, dict) and isinstance(item.get(key), str) and isinstance(item.get("state"), str):
+                verdicts[item[key]] = (item["state"], _detail(item.get("detail")))
+        if not verdicts and numbers:
+            raise TransientApiError("validateNumbers answered with no verdict we understand")
+        return verdicts
+
     def list_numbers(self, org_id: str, location_id: str) -> Iterator[RemoteNumber]:
         params = {"orgId": org_id, "locationId": location_id, "start": 0, "max": self.page_size}
         url: str | None = "telephony/config/numbers"
@@ -88,12 +107,12 @@ class WebexNumbersApi:
             else:
                 url = None
 
-    def _send(self, method: str, url: str, org_id: str, **kwargs) -> requests.Response:
+    def _send(self, method: str, url: str, org_id: str, timeout: float | None = None, **kwargs) -> requests.Response:
         """One call with the org's token; a refused token is replaced once, then it is no consent."""
         for attempt in (1, 2):
             token = self.tokens.token_for(org_id)
             try:
-                response = self._http.request(method, urljoin(self.base_url, url), timeout=self.timeout,
+                response = self._http.request(method, urljoin(self.base_url, url), timeout=timeout or self.timeout,
                                               headers={"Authorization": f"Bearer {token}"}, **kwargs)
             except requests.RequestException as exc:
                 raise TransientApiError(f"{method} {url.split('?')[0]}: {type(exc).__name__}") from None
@@ -115,6 +134,13 @@ def _json(response: requests.Response) -> dict:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def _detail(value) -> str:
+    """Webex's detail: a string or a list of strings."""
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value if v)
+    return str(value) if value else ""
 
 
 def _refusals(response: requests.Response, numbers: list[str]) -> dict[str, str]:

@@ -48,6 +48,11 @@ class Settings:
         return cls(**values)
 
     @property
+    def sync_configured(self) -> bool:
+        """Whether there are organization credentials to sync with (a Service App or a partner token)."""
+        return self.service_app_configured or bool(self.webex_partner_access_token)
+
+    @property
     def service_app_configured(self) -> bool:
         """Consent is live (checked with Webex) only when a Service App is configured."""
         return bool(self.webex_service_app_client_id and self.webex_service_app_client_secret

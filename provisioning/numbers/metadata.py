@@ -75,3 +75,24 @@ def _slow_kind(e164: str) -> Kind:
 
 def is_mobile(e164: str) -> bool:
     return number_kind(e164) == "MOBILE"
+
+
+def mobile_test(country: str):
+    """A fast `e164 -> is mobile` for numbers of one country (the service's location): the
+    calling code is known, so only the patterns are matched (about a microsecond a number)."""
+    calling_code = phonenumbers.country_code_for_region(country.upper())
+    if not calling_code:
+        return is_mobile
+    _, mobile, fixed = _patterns(calling_code)
+    skip = len(str(calling_code)) + 1
+    shared = len(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(calling_code, ())) > 1
+    if mobile is None:
+        return lambda e164: False
+
+    def test(e164: str) -> bool:
+        nsn = e164[skip:]
+        if mobile.fullmatch(nsn) is None:
+            return shared and (fixed is None or fixed.fullmatch(nsn) is None) and _slow_kind(e164) == "MOBILE"
+        return fixed is None or fixed.fullmatch(nsn) is None
+
+    return test
