@@ -21,10 +21,10 @@ from bot.tokens import TokenSource
 from provisioning.sync.port import (
     AddResult,
     ConsentMissing,
+    NumberKind,
     PermanentApiError,
     RateLimited,
     RemoteNumber,
-    NumberKind,
     TransientApiError,
     Usage,
 )

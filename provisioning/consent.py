@@ -199,9 +199,9 @@ def _names(names: list[str]) -> str:
 
 
 def _services(session: Session, org_id: str) -> list[tuple[Service, str]]:
-    return list(session.execute(
-        select(Service, Customer.name).join(Customer, Customer.id == Service.customer_id)
-        .where(Service.org_id == org_id).order_by(Service.name)).tuples())
+    rows = session.execute(select(Service, Customer.name).join(Customer, Customer.id == Service.customer_id)
+                           .where(Service.org_id == org_id).order_by(Service.name))
+    return [(service, customer) for service, customer in rows]
 
 
 def _tell(session: Session, org_id: str, change: int, services: list[tuple[Service, str]], now: datetime,

@@ -39,7 +39,7 @@ def _patterns(calling_code: int) -> tuple[re.Pattern | None, ...]:
 
 
 def _split(e164: str) -> tuple[int, str] | None:
-    digits = e164[1:] if e164.startswith("+") else e164
+    digits = e164.removeprefix("+")
     for size in (1, 2, 3):
         head = digits[:size]
         if head.isdigit() and int(head) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:

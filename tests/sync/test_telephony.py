@@ -7,13 +7,7 @@ import pytest
 
 from bot.telephony import WebexNumbersApi
 from bot.tokens import StaticToken
-from provisioning.sync.port import (
-    ConsentMissing,
-    PermanentApiError,
-    RateLimited,
-    RemoteNumber,
-    TransientApiError,
-)
+from provisioning.sync.port import ConsentMissing, PermanentApiError, RateLimited, RemoteNumber, TransientApiError
 from tests.support.factories import e164s
 from tests.support.live import numbers_adapter
 

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlparse
 import requests
 
 from .responses import tracking_id
+from .state import now_iso
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 Sender = Callable[[str, bytes, dict], Any]
@@ -117,5 +118,6 @@ def service_app_envelope(hook: dict, event: str, org: str, app_id: str) -> dict:
     body.update(event=event, orgId=hook["orgId"], createdBy=hook["createdBy"], appId=hook["appId"],
                 ownedBy=hook["ownedBy"], status=hook["status"], created=hook["created"],
                 actorId=hook["createdBy"],
-                data={"applicationId": app_id, "authorizerOrgId": org, "orgId": org, "event": event})
+                data={"applicationId": app_id, "authorizerOrgId": org, "orgId": org, "event": event,
+                      "created": now_iso()})
     return body

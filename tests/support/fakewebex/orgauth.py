@@ -22,7 +22,9 @@ from .state import WebexError
 TOKEN_SECONDS = 3600
 REFRESH_SECONDS = 7776000
 NOT_AUTHORIZED = "The Service App has not been authorized by a full admin of the target organization."
-NOT_ALLOWED = "The token is not authorized for this resource: a full administrator token with telephony scopes is required."
+NOT_ALLOWED = ("The token is not authorized for this resource: a full administrator token with telephony scopes "
+               "is required.")
+UNAUTHORIZED = "The request requires a valid access token set in the Authorization request header."
 WRONG_ORG = "The token is not authorized for the target organization."
 
 
@@ -81,7 +83,7 @@ class OrgAuth:
         """None when `token` may call telephony APIs of `org`, else the answer Webex gives."""
         found = self.kind(token)
         if found is None:
-            return error_response(401, "The request requires a valid access token set in the Authorization request header.")
+            return error_response(401, UNAUTHORIZED)
         kind, owner = found
         if kind == "partner":
             return None
@@ -120,7 +122,7 @@ def register(app: Flask, auth: OrgAuth) -> None:
     def service_app_token(app_id: str) -> Response:
         found = auth.kind(request.headers.get("Authorization", "").partition(" ")[2])
         if found is None or found[0] != "manager":
-            return error_response(401, "The request requires a valid access token set in the Authorization request header.")
+            return error_response(401, UNAUTHORIZED)
         if app_id != auth.app.app_id:
             raise WebexError(404, "Service App not found.")
         body = request.get_json(silent=True)
