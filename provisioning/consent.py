@@ -53,6 +53,14 @@ def awaiting(session: Session, org_ids: Iterable[str]) -> set[str]:
         OrganizationConsent.org_id.in_(ids), OrganizationConsent.state != CONSENTED)))
 
 
+def waiting_reason(session: Session, org_id: str) -> str | None:
+    """Why an org still has no consent (what `status` shows), or None when it has it or is not tracked."""
+    row = session.get(OrganizationConsent, org_id)
+    if row is None or row.state == CONSENTED:
+        return None
+    return f"waiting for the customer's consent: {row.last_error or 'not checked yet'}"
+
+
 def consented(session: Session, org_id: str) -> bool:
     return session.scalar(select(OrganizationConsent.state).where(OrganizationConsent.org_id == org_id)) == CONSENTED
 

@@ -78,6 +78,7 @@ def service_report(db: Database, actor: Actor, name: str) -> ServiceReport:
         uploads = session.execute(
             select(Upload.id, Upload.state, Upload.valid_count, Upload.created_at, Upload.ready_notified_at)
             .where(Upload.service_id == service.id).order_by(Upload.id.desc()).limit(5)).all()
-        waiting = service.org_id in consent.awaiting(session, [service.org_id])
-        return ServiceReport(_lead(service, customer, counts, waiting), last_sync_error(session, service.id),
+        reason = consent.waiting_reason(session, service.org_id)
+        return ServiceReport(_lead(service, customer, counts, reason is not None),
+                             reason or last_sync_error(session, service.id),
                              [RecentUpload(*row) for row in uploads])

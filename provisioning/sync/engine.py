@@ -256,8 +256,7 @@ class SyncEngine:
                 consent.track(session, job.org_id, now)
             else:
                 consent.missing(session, job.org_id, reason, now, poll)
-            release(session, job.claim, attempts=job.attempts, last_error="waiting for the customer's consent",
-                    next_run_at=now + timedelta(seconds=poll))
+            release(session, job.claim, attempts=job.attempts, next_run_at=now + timedelta(seconds=poll))
         report.paused += 1
 
     # failures ---------------------------------------------------------------------------------

@@ -95,6 +95,8 @@ def test_a_service_app_not_yet_authorized_leaves_the_service_pending_and_pushes_
     assert consent_state(bot, ROMA) == "pending"
     [status] = bot.say(ADMIN, room, "status roma-cc")
     assert "**Pending Consent**" in status["markdown"]
+    assert "Last error: waiting for the customer's consent: the organization's admin has not authorized" \
+        in status["markdown"]
     assert bot.fake.add_requests == []
 
 
