@@ -126,7 +126,8 @@ def test_consent_withdrawn_mid_sync_loses_nothing_and_sync_resumes(org_bot):
     [status] = bot.say(ADMIN, room, "status roma-cc")
     assert "**Pending Consent**" in status["markdown"]
     told = sent(bot, room)
-    assert sum(m.startswith("⏸ `Pizzeria Roma S.p.A.` withdrew consent: `roma-cc` is Pending Consent") for m in told) == 1
+    withdrawn = "⏸ `Pizzeria Roma S.p.A.` withdrew consent: `roma-cc` is Pending Consent"
+    assert sum(m.startswith(withdrawn) for m in told) == 1
     service_app_event(bot, "deauthorized", ROMA)  # the event arrives late: told once only
     assert sum("withdrew consent" in m for m in sent(bot, room)) == 1
 

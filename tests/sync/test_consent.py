@@ -72,7 +72,7 @@ def test_every_org_is_tracked_and_pending_ones_back_off_up_to_15_minutes(db):
 
 def test_consent_sets_consented_on_resumes_tasks_and_tells_each_space_once(db):
     with db.sessions.begin() as session:
-        service = make_service(session, consented=False)
+        make_service(session, consented=False)
         make_service(session, "roma-cx", consented=True)
         tenant = make_tenant(session)
         person = Operator(email="ops@acme.example")

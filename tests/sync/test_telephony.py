@@ -130,3 +130,22 @@ def test_timeouts_and_refused_connections_are_transient(fake_webex):
     closed = WebexNumbersApi(f"http://127.0.0.1:{port}/v1/", StaticToken("t"))
     with pytest.raises(TransientApiError, match="ConnectionError"):
         list(closed.list_numbers(ORG, LOC))
+
+
+@pytest.mark.parametrize("shape", ["numbers", "phoneNumbers"])
+def test_validate_numbers_reads_both_answer_shapes(fake_webex, shape):
+    fake_webex.telephony.validate_shape = shape
+    fake_webex.add_live_numbers(ORG, "LOC-ROME", [e164s(1)[0]])
+    verdicts = adapter(fake_webex).validate_numbers(ORG, e164s(3), timeout=5)
+    assert verdicts == {e164s(3)[0]: ("Duplicate", "DN is in use"), e164s(3)[1]: ("Available", ""),
+                        e164s(3)[2]: ("Available", "")}
+    [post] = [r for r in fake_webex.requests if r.method == "POST"]
+    assert post.path == "/v1/telephony/config/actions/validateNumbers/invoke" and post.query == {"orgId": ORG}
+    assert post.json == {"phoneNumbers": e164s(3)}
+
+
+@pytest.mark.parametrize("body", [{"status": "OK"}, {"numbers": [{"odd": 1}]}, "not json"])
+def test_validate_numbers_refuses_an_answer_it_does_not_understand(fake_webex, body):
+    fake_webex.fail_next("POST", r"validateNumbers/invoke$", 200, body=body)
+    with pytest.raises(TransientApiError):
+        adapter(fake_webex).validate_numbers(ORG, e164s(2), timeout=5)

@@ -166,7 +166,8 @@ def test_the_settings_choose_the_source_and_never_the_bot_token(fake_webex):
     source = token_source(both)
     assert isinstance(source, ServiceAppTokens) and source.checks_consent
     assert source.app_id == fake_webex.service_app.app_id
-    assert token_source(Settings(**base, **service_app_settings(fake_webex), webex_service_app_id="APP")).app_id == "APP"
+    named = Settings(**base, **service_app_settings(fake_webex), webex_service_app_id="APP")
+    assert token_source(named).app_id == "APP"
 
 
 def test_the_wiring_gives_the_numbers_adapter_org_tokens(fake_webex, db_url):
