@@ -19,6 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.bootstrap import Wiring
 from bot.outbox import flush_outbox
+from bot.service_app import consent_probe
 from bot.tokens import TokenSource
 from bot.webex_client import WebexClient
 from provisioning import consent
@@ -71,11 +72,12 @@ class ConsentJob:
     """Re-checks organizations still without consent (SPEC §5.1), each when its backoff is due."""
 
     def __init__(self, services: Services, tokens: TokenSource) -> None:
-        self.services, self.tokens = services, tokens
+        self.services = services
+        self.probe = consent_probe(tokens, services.settings.webex_api_base_url)
         self.backoff = consent.consent_backoff(services.settings.sync_poll_seconds)
 
     def __call__(self) -> consent.ConsentReport:
-        report = consent.check_due(self.services.db, self.tokens.fresh_token, utcnow(), self.backoff)
+        report = consent.check_due(self.services.db, self.probe, utcnow(), self.backoff)
         if report.checked:
             log.info("consent checks: %s", report)
         return report

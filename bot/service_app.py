@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 
+from bot.telephony import WebexNumbersApi
 from bot.tokens import TokenSource
 from handlers.base import Services
 from provisioning import consent
@@ -33,6 +35,11 @@ def authorizer_org(envelope: dict) -> str | None:
     return None
 
 
+def consent_probe(tokens: TokenSource, base_url: str) -> Callable[[str], None]:
+    """How consent is checked: a fresh org token, accepted by the org's telephony API."""
+    return WebexNumbersApi(base_url, tokens, timeout=10).check_access
+
+
 def handle(services: Services, tokens: TokenSource | None, envelope: dict) -> None:
     """Record what the event says about the org's consent (ignored without a Service App)."""
     org_id, event = authorizer_org(envelope), envelope.get("event")
@@ -51,4 +58,5 @@ def handle(services: Services, tokens: TokenSource | None, envelope: dict) -> No
         return
     with db.sessions.begin() as session:
         consent.track(session, org_id, now)
-    consent.check_org(db, org_id, tokens.fresh_token, now, consent.consent_backoff(poll))
+    probe = consent_probe(tokens, services.settings.webex_api_base_url)
+    consent.check_org(db, org_id, probe, now, consent.consent_backoff(poll))

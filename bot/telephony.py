@@ -89,6 +89,19 @@ class WebexNumbersApi:
             raise TransientApiError("validateNumbers answered with no verdict we understand")
         return verdicts
 
+    def check_access(self, org_id: str) -> None:
+        """The consent check: a fresh org token that Webex's telephony API accepts (one small read).
+
+        A token alone is not enough: after the Service App's scopes change, Webex still issues
+        tokens but refuses them until the admin authorizes the app again.
+        """
+        forget = getattr(self.tokens, "forget", None)
+        if forget is not None:
+            forget(org_id)
+        response = self._send("GET", "telephony/config/numbers", org_id, params={"orgId": org_id, "max": 1})
+        if response.status_code >= 300:
+            raise _error(response)
+
     def list_numbers(self, org_id: str, location_id: str) -> Iterator[RemoteNumber]:
         params = {"orgId": org_id, "locationId": location_id, "start": 0, "max": self.page_size}
         url: str | None = "telephony/config/numbers"

@@ -119,16 +119,8 @@ class ServiceAppTokens:
             if held is not None and held.token == token:
                 del self._orgs[org_id]
 
-    def fresh_token(self, org_id: str) -> str:
-        """Ask Webex now, ignoring the cache: the consent check (raises ConsentMissing on a 403)."""
-        with self._lock:
-            self._orgs.pop(org_id, None)
-            held = self._fetch_org_token(org_id)
-            self._orgs[org_id] = held
-            return held.token
-
     def forget(self, org_id: str) -> None:
-        """The org withdrew consent (`deauthorized`): its cached token is not used again."""
+        """Drop the org's cached token: consent was withdrawn (`deauthorized`), or it is being checked."""
         with self._lock:
             self._orgs.pop(org_id, None)
 

@@ -102,7 +102,8 @@ def test_with_a_service_app_pending_orgs_are_rechecked_every_poll(db, fake_webex
                               manager_client_id=app.manager_client_id,
                               manager_client_secret=app.manager_client_secret,
                               manager_refresh_token=app.manager_refresh_token)
-    scheduler = build_scheduler(_services(db), FakeNumbersApi(), tokens=tokens)
+    scheduler = build_scheduler(_services(db, webex_api_base_url=fake_webex.base_url), FakeNumbersApi(),
+                                tokens=tokens)
     job = {j.id: j for j in scheduler.get_jobs()}[CONSENT_JOB]
     assert job.trigger.interval == timedelta(seconds=45)
 

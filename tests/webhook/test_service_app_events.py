@@ -3,6 +3,7 @@ checked against the fake's token endpoints (SPEC §5.1); on SQLite and PostgreSQ
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
@@ -41,9 +42,10 @@ def tokens(fake_webex) -> ServiceAppTokens:
 
 
 @pytest.fixture
-def org_app(db, settings, webex, recorded, tokens):
+def org_app(db, settings, webex, recorded, tokens, fake_webex):
     with db.sessions.begin() as session:
         make_service(session, org_id=ORG, consented=False)
+    settings = replace(settings, webex_api_base_url=fake_webex.base_url)
     application = create_app(wiring=Wiring(Services(db=db, settings=settings), webex, None, tokens),
                              start_workers=False, dispatch=recorded)
     yield application
@@ -71,6 +73,14 @@ def test_an_authorized_event_is_recorded_once_by_its_body_and_checks_consent(org
     row = consent_row(db)
     assert row.state == "consented" and row.consented_on is not None
     assert fake_webex.orgauth.token_requests == [ORG]
+
+
+def test_a_token_the_telephony_api_refuses_is_no_consent_either(org_app, db, fake_webex):
+    fake_webex.authorize(ORG)
+    fake_webex.orgauth.outdated.add(ORG)  # the app's scopes changed since the admin authorized it
+    post_event(org_app.test_client(), service_app_event("authorized"))
+    drain(org_app)
+    assert consent_row(db).state == "pending" and consent_row(db).last_error.startswith("[403]")
 
 
 def test_an_authorized_event_webex_does_not_confirm_leaves_the_org_pending(org_app, db):

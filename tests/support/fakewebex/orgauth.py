@@ -50,6 +50,9 @@ class OrgAuth:
     app: ServiceApp = field(default_factory=ServiceApp)
     kinds: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     authorized: set[str] = field(default_factory=set)
+    # Orgs whose admin authorized an older version of the app: tokens are issued, but without
+    # the telephony scopes the app asks for now, so telephony APIs refuse them.
+    outdated: set[str] = field(default_factory=set)
     token_requests: list[str] = field(default_factory=list)  # targetOrgId of each org-token request
     refreshes: int = 0
     _seq: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -91,6 +94,8 @@ class OrgAuth:
             return error_response(403, NOT_ALLOWED)
         if owner != org or org not in self.authorized:
             return error_response(403, WRONG_ORG)
+        if org in self.outdated:
+            return error_response(403, NOT_ALLOWED)
         return None
 
     def issue(self, kind: str, org: str | None = None) -> str:
