@@ -172,7 +172,8 @@ class SyncEngine:
         for number_type, numbers in by_type.items():
             usage = usage_for(number_type)
             for number in numbers:
-                groups.setdefault((usage, number_kind(number)), []).append(number)
+                kind = "TOLLFREE" if number_kind(number) == "TOLLFREE" else "DID"  # SPEC §5.2
+                groups.setdefault((usage, kind), []).append(number)
         for (usage, kind), numbers in sorted(groups.items()):
             for start in range(0, len(numbers), size):
                 batch = numbers[start:start + size]
