@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 from webexpythonsdk.exceptions import ApiError
 
+from bot import service_app
 from bot.events import PermanentError
 from bot.retry import describe
+from bot.tokens import TokenSource
 from bot.webex_client import WebexClient
 from handlers.base import Attachment, Reply, Request, Services
 from provisioning.access import record_refusal
@@ -42,6 +44,7 @@ class Conversation:
     services: Services
     webex: WebexClient
     dispatch: Dispatch
+    tokens: TokenSource | None = None  # organization tokens, for serviceApp consent events
 
     def handle_event(self, envelope: dict) -> None:
         """Process one recorded webhook envelope (called by the inbox workers)."""
@@ -51,6 +54,8 @@ class Conversation:
             self.handle_message(data)
         elif resource == "attachmentActions":
             self.handle_action(data)
+        elif resource == service_app.RESOURCE:
+            service_app.handle(self.services, self.tokens, envelope)
         else:
             log.info("ignoring %s event", resource)
 

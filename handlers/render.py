@@ -41,6 +41,10 @@ def _count_lines(summary: UploadSummary) -> list[str]:
         lines.append(f"- ↩️ **{summary.already}** already uploaded to this service (skipped)")
     if summary.duplicates:
         lines.append(f"- 🔁 **{summary.duplicates}** repeated in the upload (kept once)")
+    if summary.webex_check == "checked":
+        lines.append("- Checked with the customer's Webex too (numbers it says are in use are invalid)")
+    elif summary.webex_check == "local":
+        lines.append("- Checked locally only: Webex could not be asked in time")
     return lines
 
 

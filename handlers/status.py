@@ -22,6 +22,9 @@ def run(ctx: Context, args: Args) -> Reply:
         f"- Last error: {shown(report.last_error, 1000) if report.last_error else 'none'}",
         f"- Consented {when(lead.consented_on)}; last modified {when(lead.last_modified)}",
     ]
+    if not ctx.services.settings.sync_configured:
+        lines.append("- Sync with Webex is not configured (no Service App or partner token): "
+                     "consent comes from the inventory and nothing is pushed")
     if report.recent_uploads:
         lines.append("Recent uploads:")
         for upload in report.recent_uploads:

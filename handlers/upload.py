@@ -25,7 +25,8 @@ def preview_entries(ctx: Context, args: Args, service_name: str, entries: Callab
     and answer with the preview."""
     db = ctx.services.db
     summary = preview(db, ctx.actor, ctx.request.room_id, service_name, options_from(args), entries,
-                      ctx.services.settings, source=source, filename=filename)
+                      ctx.services.settings, source=source, filename=filename,
+                      number_check=ctx.services.number_check)
     return preview_reply(summary, invalid_report(db, summary))
 
 

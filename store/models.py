@@ -326,3 +326,25 @@ class DigestSubscription(Base):
     operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"))
     time_of_day: Mapped[str] = mapped_column(String(5))
     last_sent_on: Mapped[date | None] = mapped_column(Date)
+
+
+class OrganizationConsent(Base):
+    """Whether a customer's organization has authorized the Service App (SPEC §5.1), as last seen.
+
+    Rows exist only when a Service App is configured. `state` is `pending` until an organization
+    token can be had, then `consented`; a withdrawal makes it `pending` again. Re-checks are due
+    at `next_check_at`, backing off per org; `changes` counts grants and withdrawals so each one
+    is told to the spaces once. No token is ever stored here.
+    """
+
+    __tablename__ = "organization_consents"
+    __table_args__ = (Index("ix_organization_consents_due", "state", "next_check_at"),)
+
+    org_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    consented_on: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_check_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    changes: Mapped[int] = mapped_column(Integer, default=0)

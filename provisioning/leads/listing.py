@@ -7,13 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import func, or_, select
 
+from provisioning import consent
 from provisioning.directory import Actor, find_service
-from provisioning.leads.status import (
-    ServiceStatus,
-    derive_status,
-    last_sync_error,
-    status_counts,
-)
+from provisioning.leads.status import ServiceStatus, derive_status, last_sync_error, status_counts
 from store.db import Database
 from store.models import Customer, Service, Upload
 
@@ -46,13 +42,15 @@ def list_leads(db: Database, actor: Actor, text: str = "", limit: int = 200) -> 
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = session.execute(query.order_by(Customer.name, Service.name).limit(limit)).all()
         counts = status_counts(session, (service.id for service, _ in rows))
-        return [_lead(service, customer, counts[service.id]) for service, customer in rows], total
+        waiting = consent.awaiting(session, (service.org_id for service, _ in rows))
+        return [_lead(service, customer, counts[service.id], service.org_id in waiting)
+                for service, customer in rows], total
 
 
-def _lead(service: Service, customer: str, counts: Counter) -> Lead:
+def _lead(service: Service, customer: str, counts: Counter, awaiting_consent: bool = False) -> Lead:
     return Lead(service.name, customer, service.channel, service.product, service.mode,
-                derive_status(service, counts), service.org_id, service.location_id, service.country,
-                service.consented_on, service.last_modified, counts)
+                derive_status(service, counts, awaiting_consent), service.org_id, service.location_id,
+                service.country, service.consented_on, service.last_modified, counts)
 
 
 @dataclass(frozen=True)
@@ -80,5 +78,7 @@ def service_report(db: Database, actor: Actor, name: str) -> ServiceReport:
         uploads = session.execute(
             select(Upload.id, Upload.state, Upload.valid_count, Upload.created_at, Upload.ready_notified_at)
             .where(Upload.service_id == service.id).order_by(Upload.id.desc()).limit(5)).all()
-        return ServiceReport(_lead(service, customer, counts), last_sync_error(session, service.id),
+        reason = consent.waiting_reason(session, service.org_id)
+        return ServiceReport(_lead(service, customer, counts, reason is not None),
+                             reason or last_sync_error(session, service.id),
                              [RecentUpload(*row) for row in uploads])

@@ -23,10 +23,12 @@ from provisioning.errors import UserError
 from provisioning.files.exports import write_invalid_rows
 from provisioning.numbers.e164 import NumberChecker
 from provisioning.numbers.limits import count_numbers
+from provisioning.numbers.metadata import mobile_test
 from provisioning.numbers.validation import Invalid, RawEntry, Tally, Valid, validate
 from provisioning.settings import Settings
 from provisioning.text import NAME_LIMIT, literal
 from provisioning.uploads.options import UploadOptions, check_accepts_numbers, check_options
+from provisioning.uploads.webex_check import CHECKED, NumberCheck, check_with_webex
 from store.bulk import bulk_insert, chunks, refresh_statistics, stream
 from store.db import Database
 from store.models import InvalidEntry, Number, Service, StagedNumber, Upload
@@ -34,6 +36,8 @@ from store.models import InvalidEntry, Number, Service, StagedNumber, Upload
 BATCH = 20_000
 ALREADY_UPLOADED = "already uploaded to this service"
 ASSIGNED = "assigned to service "
+MOBILE_REASON = ("mobile number: Webex adds mobile numbers through a carrier order, not through its numbers API, "
+                 "so an integrated service cannot take it")
 Entries = Callable[[], Iterable[RawEntry]]  # each call reads the entries afresh
 
 
@@ -50,6 +54,7 @@ class UploadSummary:
     duplicates: int
     entries: int
     sample_invalid: tuple[Invalid, ...]
+    webex_check: str | None = None  # "checked" by Webex's validateNumbers, "local" only, or not applicable
 
     @property
     def reported(self) -> int:
@@ -111,18 +116,33 @@ def _show_service_names(session: Session, upload_id: int) -> None:
                         .values(reason=shown).execution_options(synchronize_session=False))
 
 
+def refuse_mobile(results: Iterable[Valid | Invalid], country: str, tally: Tally) -> Iterator[Valid | Invalid]:
+    """Integrated services cannot take mobile numbers (SPEC §5.2): Webex's numbers API refuses them."""
+    is_mobile = mobile_test(country)
+    for result in results:
+        if type(result) is Valid and is_mobile(result.e164):
+            tally.valid -= 1
+            tally.invalid += 1
+            yield Invalid(result.row, result.e164, MOBILE_REASON)
+        else:
+            yield result
+
+
 def preview(db: Database, actor: Actor, room_id: str, service_name: str, options: UploadOptions,
-            entries: Entries, settings: Settings, *, source: str, filename: str | None = None) -> UploadSummary:
+            entries: Entries, settings: Settings, *, source: str, filename: str | None = None,
+            number_check: NumberCheck | None = None) -> UploadSummary:
     """Validate every entry and stage the valid numbers; nothing reaches `numbers` until submit.
 
     One transaction: an error while reading the entries (a damaged file) leaves nothing behind.
     """
     with db.sessions.begin() as session:
-        return _preview(session, actor, room_id, service_name, options, entries, settings, source, filename)
+        return _preview(session, actor, room_id, service_name, options, entries, settings, source, filename,
+                        number_check)
 
 
 def _preview(session: Session, actor: Actor, room_id: str, service_name: str, options: UploadOptions,
-             entries: Entries, settings: Settings, source: str, filename: str | None) -> UploadSummary:
+             entries: Entries, settings: Settings, source: str, filename: str | None,
+             number_check: NumberCheck | None = None) -> UploadSummary:
     service = find_service(session, actor, service_name)
     check_accepts_numbers(service)
     checked = check_options(session, actor, service, options)
@@ -138,23 +158,31 @@ def _preview(session: Session, actor: Actor, room_id: str, service_name: str, op
     session.add(upload)
     session.flush()
     tally = Tally()
-    _stage(session, upload.id, validate(entries(), checker, max_range=settings.max_range, tally=tally))
+    results = validate(entries(), checker, max_range=settings.max_range, tally=tally)
+    if service.mode == "integrated":
+        results = refuse_mobile(results, service.country, tally)
+    _stage(session, upload.id, results)
     refresh_statistics(session, StagedNumber.__table__, tally.valid)
     if tally.entries == 0:
         raise UserError("No numbers given. Write them after the options, e.g. `+390212345678` or a range "
                         "`+390212345600-699`, or attach a file (`template` gives one).")
     already, removed = _move_conflicts(session, upload, actor.tenant_id)
+    webex_verdict = check_with_webex(session, upload, service, number_check)
     upload.entries = tally.entries
-    upload.valid_count = tally.valid - removed  # every valid number was staged once
+    if webex_verdict == CHECKED:  # Webex may have refused some (at most 10,000 staged): count them
+        upload.valid_count = session.scalar(
+            select(func.count()).select_from(StagedNumber).where(StagedNumber.upload_id == upload.id)) or 0
+    else:
+        upload.valid_count = tally.valid - removed  # every valid number was staged once
     upload.already_count = already
     upload.duplicate_count = tally.duplicates
     upload.invalid_count = tally.invalid + tally.valid - upload.valid_count - already
     audit(session, actor.email, "upload.preview", f"upload {upload.id} {service.name}: {upload.valid_count} valid, "
           f"{upload.invalid_count} invalid", tenant_id=actor.tenant_id, room_id=room_id)
-    return summarize(session, upload)
+    return summarize(session, upload, webex_check=webex_verdict)
 
 
-def summarize(session: Session, upload: Upload, sample: int = 10) -> UploadSummary:
+def summarize(session: Session, upload: Upload, sample: int = 10, webex_check: str | None = None) -> UploadSummary:
     rows = session.scalars(
         select(InvalidEntry).where(InvalidEntry.upload_id == upload.id)
         .order_by(InvalidEntry.row, InvalidEntry.id).limit(sample)
@@ -162,7 +190,7 @@ def summarize(session: Session, upload: Upload, sample: int = 10) -> UploadSumma
     return UploadSummary(
         upload.id, upload.service.name, upload.state, upload.valid_count, upload.invalid_count,
         upload.already_count, upload.duplicate_count, upload.entries,
-        tuple(Invalid(r.row, r.value, r.reason) for r in rows),
+        tuple(Invalid(r.row, r.value, r.reason) for r in rows), webex_check,
     )
 
 

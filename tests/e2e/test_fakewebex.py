@@ -28,6 +28,12 @@ def api(fake_webex: FakeWebex) -> WebexAPI:
 
 
 @pytest.fixture
+def admin_api(fake_webex: FakeWebex) -> WebexAPI:
+    """A partner full admin's token: what telephony endpoints accept (the bot's is refused)."""
+    return WebexAPI(access_token=fake_webex.partner_token, base_url=fake_webex.base_url)
+
+
+@pytest.fixture
 def receiver() -> Iterator[tuple[str, list]]:
     """A local webhook target recording each raw body and its headers."""
     calls: list[tuple[bytes, dict]] = []
@@ -187,7 +193,8 @@ def test_injected_5xx_and_slow_answer(api, fake_webex) -> None:
         requests.get(f"{fake_webex.base_url}rooms/{room}", headers=bearer(fake_webex), timeout=0.1)
 
 
-def test_telephony_add_refuse_and_list_pages(api, fake_webex) -> None:
+def test_telephony_add_refuse_and_list_pages(admin_api, fake_webex) -> None:
+    api = admin_api
     fake_webex.add_live_numbers(ORG, LOC, ["+390200000001"])
     fake_webex.refuse_numbers({"+390200000002": "Number is reserved"})
     url = fake_webex.base_url + f"telephony/config/locations/{LOC}/numbers"
@@ -217,7 +224,8 @@ def test_telephony_add_refuse_and_list_pages(api, fake_webex) -> None:
     assert rows[1]["isServiceNumber"] is True
 
 
-def test_telephony_inactive_until_activated(api, fake_webex) -> None:
+def test_telephony_inactive_until_activated(admin_api, fake_webex) -> None:
+    api = admin_api
     fake_webex.activate_on_add = False
     url = fake_webex.base_url + f"telephony/config/locations/{LOC}/numbers"
     api._session.request("POST", url, 201, params={"orgId": ORG},

@@ -168,7 +168,19 @@ def test_leads_and_status(chat):
     assert "roma" in reply.markdown
     reply = chat.say("status roma-cc")
     assert "**Syncing**" in reply.markdown and "Numbers: 5 (pending 5" in reply.markdown
+    assert "Sync with Webex is not configured (no Service App or partner token)" in reply.markdown
     assert "Bagels" in chat.say("leads bagel").markdown
+
+
+def test_an_integrated_preview_refuses_mobile_numbers_and_a_non_integrated_one_takes_them(chat):
+    chat.say("tenant Acme SP")
+    reply = chat.say("upload roma-cc profile=CC-Default sip=PSTN-Milan type=contact-center "
+                     "+393123456789, +390212345678")
+    assert "**1** valid number" in reply.markdown and "**1** invalid" in reply.markdown
+    assert "mobile number: Webex adds mobile numbers through a carrier order" in reply.markdown
+    assert "Checked" not in reply.markdown  # no organization credentials: no Webex check
+    reply = chat.say("upload roma-cx profile=CC-Default sip=PSTN-Milan type=contact-center +393123456789")
+    assert "**1** valid number" in reply.markdown
 
 
 def test_access_rules(chat):

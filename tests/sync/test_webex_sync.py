@@ -158,6 +158,9 @@ class _Dies:
     def list_numbers(self, *args):
         return self.inner.list_numbers(*args)
 
+    def pstn_connection_type(self, *args):
+        return self.inner.pstn_connection_type(*args)
+
 
 def test_worker_killed_mid_sync_is_resumed_by_another_without_reposting(db, db_url, fake_webex):
     service_id, upload_id = seed(db, e164s(1200), org_id=ORG, location_id=LOC)

@@ -6,13 +6,13 @@ the COPY itself. Only the preview owning an upload writes its rows; submit, canc
 remove them. On SQLite, staged_numbers is rebuilt WITHOUT ROWID (its key is then its only b-tree).
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-01
 """
 from alembic import op
 
 revision = '0008'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
