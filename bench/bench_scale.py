@@ -202,6 +202,8 @@ def _rows(label: str, rows: int, f: dict) -> list[dict]:
             f"ORM objects and the csv module, {scaled}"),
         row(f"`numbers roma-cc` reply, {n} match", "service_reply", REPLY_TARGET),
         row(f"`numbers roma-cc` export, {n} rows", "service_export", EXPORT_TARGET),
+        {"name": f"invalid-rows report of that re-upload, {n} rows ({label})", "value": f["report"], "unit": "s",
+         "target": "(sent with the preview)", "baseline": None},
         row("`status roma-cc`", "status", REPLY_TARGET),
         row("`leads`", "leads", REPLY_TARGET),
         {"name": f"peak RSS, all of the above ({label})", "value": f["peak_mb"], "unit": "MB",
