@@ -74,10 +74,10 @@ def _stage(session: Session, upload_id: int, results: Iterable[Valid | Invalid])
             bulk_insert(session, InvalidEntry.__table__, ("row", "value", "reason"), invalid, fixed=upload)
 
 
-def _move_conflicts(session: Session, upload: Upload, tenant_id: int) -> tuple[int, int]:
+def _move_conflicts(session: Session, upload: Upload, tenant_id: int, staged: int) -> tuple[int, int]:
     """Staged numbers already in the store become report entries; returns how many were already
-    in this service, and how many staged numbers were taken out. An upload of new numbers (the
-    usual case) costs one join with the store, not three."""
+    in this service, and how many of the `staged` numbers were taken out. An upload of new
+    numbers (the usual case) costs one join with the store, not two."""
     conflict = (
         select(StagedNumber.row, StagedNumber.e164, Number.service_id, Service.name, Service.tenant_id)
         .join(Number, Number.e164 == StagedNumber.e164)
@@ -100,9 +100,10 @@ def _move_conflicts(session: Session, upload: Upload, tenant_id: int) -> tuple[i
         InvalidEntry.upload_id == upload.id, InvalidEntry.reason == ALREADY_UPLOADED)) or 0
     # synchronize_session=False: the ORM would otherwise fetch every deleted key (RETURNING) to
     # update a session that holds none of these rows: a million tuples on a re-upload.
-    removed = session.execute(delete(StagedNumber).where(
-        StagedNumber.upload_id == upload.id, exists().where(Number.e164 == StagedNumber.e164))
-        .execution_options(synchronize_session=False)).rowcount
+    mine = [StagedNumber.upload_id == upload.id]
+    if moved != staged:  # when every staged number is taken (a re-upload), no second join is needed
+        mine.append(exists().where(Number.e164 == StagedNumber.e164))
+    removed = session.execute(delete(StagedNumber).where(*mine).execution_options(synchronize_session=False)).rowcount
     return already, removed
 
 
@@ -166,7 +167,7 @@ def _preview(session: Session, actor: Actor, room_id: str, service_name: str, op
     if tally.entries == 0:
         raise UserError("No numbers given. Write them after the options, e.g. `+390212345678` or a range "
                         "`+390212345600-699`, or attach a file (`template` gives one).")
-    already, removed = _move_conflicts(session, upload, actor.tenant_id)
+    already, removed = _move_conflicts(session, upload, actor.tenant_id, tally.valid)
     webex_verdict = check_with_webex(session, upload, service, number_check)
     upload.entries = tally.entries
     if webex_verdict == CHECKED:  # Webex may have refused some (at most 10,000 staged): count them

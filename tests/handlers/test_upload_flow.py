@@ -243,3 +243,15 @@ def test_numbers_taken_since_the_preview_stop_the_whole_submit_with_examples(cha
     assert "Nothing was stored" in reply.markdown
     assert count(chat.services.db, Number) == 1
     assert count(chat.services.db, StagedNumber) == 20
+
+
+def test_a_re_upload_of_stored_numbers_stages_nothing_and_leaves_other_previews_alone(chat):
+    chat.say("tenant Acme SP")
+    chat.say(f"{ROMA} +390212345600-609")
+    chat.say("submit")
+    chat.say(f"{ROMA} +390212345700-704", room="room:other")
+    reply = chat.say(f"{ROMA} +390212345600-609")
+    assert "**10** already uploaded to this service" in reply.markdown
+    assert "nothing valid to submit" in reply.markdown
+    assert count(chat.services.db, StagedNumber) == 5  # the other space's preview keeps its numbers
+    assert "**5** numbers stored" in chat.say("submit", room="room:other").markdown
