@@ -4,9 +4,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from handlers.base import Reply
-from handlers.registry import Args, Command, Context, UsageError
+from handlers.registry import Args, Command, Context, UsageError, is_option, split_words
 from handlers.render import preview_reply
-from provisioning.numbers.validation import RawEntry, entries_from_words
+from provisioning.numbers.validation import RawEntry, entries_from_text
 from provisioning.text import NAME_LIMIT, literal, shown_list
 from provisioning.uploads.options import USER_CAC, UploadOptions, upload_form
 from provisioning.uploads.previews import invalid_report, preview
@@ -50,10 +50,26 @@ def form_reply(ctx: Context, service_name: str) -> Reply:
     return Reply(markdown, card=card)
 
 
+def typed_entries(ctx: Context, args: Args) -> list[RawEntry]:
+    """The entries after the service name. Words are split like a shell line, which loses line
+    breaks, and a new line separates entries (SPEC §2 rule 1): a message of several lines is
+    read line by line, dropping the options, the command and the service name."""
+    text = ctx.request.text if ctx.request.card_inputs is None else ""
+    if "\n" not in text.strip():
+        return entries_from_text(" ".join(args.positional[1:]))
+    skip, lines = 2, []  # the command and the service name
+    for line in text.splitlines():
+        words = [word for word in split_words(line) if not is_option(word)]
+        taken = min(skip, len(words))
+        skip -= taken
+        lines.append(" ".join(words[taken:]))
+    return entries_from_text("\n".join(lines))
+
+
 def run(ctx: Context, args: Args) -> Reply:
     source = args.options.pop("source", "")
     service_name = args.one("the SERVICE name")
-    entries = entries_from_words(args.positional[1:])
+    entries = typed_entries(ctx, args)
     if not entries and not args.options:
         return form_reply(ctx, service_name)
     if not entries:
@@ -73,6 +89,7 @@ COMMAND = Command(
         "upload roma-cc",
     ),
     details="Options go in any order. Ranges: `START-END`, END in full or as the last digits. "
-            "Separate entries typed with spaces by commas.",
+            "Entries are separated by commas, semicolons, new lines or the next `+`; spaces inside "
+            "an entry are fine (`+1 212 788 1610-1619`).",
     run=run,
 )
