@@ -48,15 +48,19 @@ def preview_reply(summary: UploadSummary, invalid_report: bytes | None) -> Reply
     """The preview: counts, the first problems, and what to do next (with Submit/Cancel on Webex)."""
     lines = [f"**Preview #{summary.upload_id} for {literal(summary.service, NAME_LIMIT)}** "
              f"({counted(summary.entries, 'entry', 'entries')} read)", *_count_lines(summary)]
+    if summary.read_as:
+        lines.append("")
+        lines.append("Read as:")
+        lines.extend(f"- {literal(written, 60)} → {reading}" for written, reading in summary.read_as)
     if summary.sample_invalid:
         lines.append("")
         lines.append("Problems:")
-        lines.extend(f"- row {i.row} {literal(i.value, 40)}: {i.reason}" for i in summary.sample_invalid)
+        lines.extend(f"- row {i.row} {literal(i.value, 64)}: {i.reason}" for i in summary.sample_invalid)
     files: tuple[ReplyFile, ...] = ()
     if invalid_report is not None:
         name = f"upload-{summary.upload_id}-invalid-rows.csv"
         files = (ReplyFile(name, invalid_report),)
-        lines.append(f"…and {summary.reported - len(summary.sample_invalid):,} more: every row is in `{name}`.")
+        lines.append(f"…and {summary.reported - summary.sampled:,} more: every row is in `{name}`.")
     lines.append("")
     if summary.valid:
         lines.append(f"Nothing is stored yet. `submit {summary.upload_id}` stores the "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from handlers.base import Reply
 from handlers.registry import Args, Command, Context, UsageError, is_option, split_words
@@ -27,6 +28,12 @@ def preview_entries(ctx: Context, args: Args, service_name: str, entries: Callab
     summary = preview(db, ctx.actor, ctx.request.room_id, service_name, options_from(args), entries,
                       ctx.services.settings, source=source, filename=filename)
     return preview_reply(summary, invalid_report(db, summary))
+
+
+def with_note(reply: Reply, note: str) -> Reply:
+    """The reply with a line added under its first line (the preview's title)."""
+    title, _, rest = reply.markdown.partition("\n")
+    return replace(reply, markdown=f"{title}\n{note}\n{rest}" if rest else f"{title}\n{note}")
 
 
 def form_reply(ctx: Context, service_name: str) -> Reply:

@@ -8,7 +8,8 @@ anything is written, then to validate and stage them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import islice
 from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import case, delete, exists, func, insert, select, update
@@ -19,9 +20,9 @@ from provisioning.audit import audit
 from provisioning.directory import Actor, find_service
 from provisioning.errors import UserError
 from provisioning.files.exports import invalid_rows_csv
-from provisioning.numbers.e164 import NumberChecker
+from provisioning.numbers.e164 import DASHES, NumberChecker, NumberError
 from provisioning.numbers.limits import count_numbers
-from provisioning.numbers.validation import Invalid, RawEntry, Tally, Valid, validate
+from provisioning.numbers.validation import Invalid, RawEntry, Tally, Valid, parse_raw_entry, validate
 from provisioning.settings import Settings
 from provisioning.text import NAME_LIMIT, literal
 from provisioning.uploads.options import UploadOptions, check_accepts_numbers, check_options
@@ -30,6 +31,8 @@ from store.db import Database
 from store.models import InvalidEntry, Number, Service, StagedNumber, Upload
 
 BATCH = 20_000
+READ_AS_SHOWN = 8  # entries whose reading the preview shows
+SAMPLE_ROWS = 2_000  # report rows read to group the first problems
 ALREADY_UPLOADED = "already uploaded to this service"
 ASSIGNED = "assigned to service "
 Entries = Callable[[], Iterable[RawEntry]]  # each call reads the entries afresh
@@ -48,6 +51,8 @@ class UploadSummary:
     duplicates: int
     entries: int
     sample_invalid: tuple[Invalid, ...]
+    sampled: int = 0  # report entries the sample covers (a run of a range is one sample line)
+    read_as: tuple[tuple[str, str], ...] = ()  # (entry as written, how it was read) where they differ
 
     @property
     def reported(self) -> int:
@@ -141,24 +146,68 @@ def _preview(session: Session, actor: Actor, room_id: str, service_name: str, op
     upload.invalid_count = tally.invalid + tally.valid - upload.valid_count - already
     audit(session, actor.email, "upload.preview", f"upload {upload.id} {service.name}: {upload.valid_count} valid, "
           f"{upload.invalid_count} invalid", tenant_id=actor.tenant_id, room_id=room_id)
-    return summarize(session, upload)
+    return replace(summarize(session, upload),
+                   read_as=read_as(entries(), checker, settings.max_range))
+
+
+def read_as(entries: Iterable[RawEntry], checker: NumberChecker, max_range: int,
+            shown: int = READ_AS_SHOWN) -> tuple[tuple[str, str], ...]:
+    """How the first entries were understood, where that is not plain from how they were written:
+    spaces or dashes read as formatting (`+1212788150-9` is +12127881509), a range and its size.
+    Entries that could not be read are left to the problems list."""
+    found = []
+    for raw in islice(entries, shown):
+        try:
+            entry = parse_raw_entry(raw, checker, max_range)
+        except NumberError:
+            continue
+        if entry.count > 1:
+            found.append((raw.text, f"{entry.start}–{entry.end} ({entry.count:,} numbers)"))
+        elif raw.text != entry.start:
+            dashed = any(char in raw.text for char in DASHES)
+            found.append((raw.text, entry.start + (" (the dash read as part of the number)" if dashed else "")))
+    return tuple(found)
 
 
 def summarize(session: Session, upload: Upload, sample: int = 10) -> UploadSummary:
     rows = session.scalars(
         select(InvalidEntry).where(InvalidEntry.upload_id == upload.id)
-        .order_by(InvalidEntry.row, InvalidEntry.id).limit(sample)
+        .order_by(InvalidEntry.row, InvalidEntry.id).limit(SAMPLE_ROWS)
     ).all()
+    grouped, sampled = _grouped([Invalid(r.row, r.value, r.reason) for r in rows], sample)
     return UploadSummary(
         upload.id, upload.service.name, upload.state, upload.valid_count, upload.invalid_count,
-        upload.already_count, upload.duplicate_count, upload.entries,
-        tuple(Invalid(r.row, r.value, r.reason) for r in rows),
+        upload.already_count, upload.duplicate_count, upload.entries, grouped, sampled,
     )
+
+
+def _grouped(rows: list[Invalid], sample: int) -> tuple[tuple[Invalid, ...], int]:
+    """The first `sample` problems, a run of consecutive numbers of one row with one reason (a range
+    already uploaded) as one line `START–END (N numbers)`; and how many report rows they cover."""
+    runs: list[list[Invalid]] = []
+    for row in rows:
+        last = runs[-1][-1] if runs else None
+        if (last is not None and last.row == row.row and last.reason == row.reason and _next_number(last.value, row.value)):
+            runs[-1].append(row)
+        elif len(runs) == sample:
+            break
+        else:
+            runs.append([row])
+    shown = tuple(run[0] if len(run) == 1 else Invalid(run[0].row, f"{run[0].value}–{run[-1].value}",
+                                                        f"{len(run):,} numbers {run[0].reason}")
+                  for run in runs)
+    return shown, sum(len(run) for run in runs)
+
+
+def _next_number(previous: str, value: str) -> bool:
+    """Whether `value` is the E.164 number right after `previous`."""
+    return (previous[:1] == value[:1] == "+" and len(previous) == len(value) and previous[1:].isdigit()
+            and value[1:].isdigit() and int(value[1:]) == int(previous[1:]) + 1)
 
 
 def invalid_report(db: Database, summary: UploadSummary) -> bytes | None:
     """The invalid-rows CSV (row, value, reason), when there is more to report than the sample."""
-    if summary.reported <= len(summary.sample_invalid):
+    if summary.reported <= summary.sampled:
         return None
     with db.sessions() as session:
         return invalid_rows_csv(_invalid_entries(session, summary.upload_id))
