@@ -4,6 +4,7 @@ from __future__ import annotations
 from handlers.base import Reply, ReplyFile
 from handlers.registry import Args, Command, Context
 from handlers.render import fit_lines
+from handlers.upload import progress_of
 from provisioning.numbers_management import NumbersFound, export_csv, search
 from provisioning.text import MAX_MESSAGE_BYTES, NAME_LIMIT, literal
 
@@ -17,7 +18,10 @@ def run(ctx: Context, args: Args) -> Reply:
     if not found.total:
         return Reply(f"No numbers match {literal(query)} in tenant {literal(ctx.actor.tenant_name, NAME_LIMIT)}.")
     lines, listed = _lines(query, found)
-    files = (ReplyFile(EXPORT_NAME, export_csv(ctx.services.db, ctx.actor, query)),) if found.total > listed else ()
+    if found.total > listed:
+        files = (ReplyFile(EXPORT_NAME, export_csv(ctx.services.db, ctx.actor, query, progress_of(ctx), found.total)),)
+    else:
+        files = ()
     return Reply("\n".join(lines), files=files)
 
 

@@ -8,6 +8,7 @@ from handlers.base import Reply
 from handlers.registry import Args, Command, Context, UsageError, is_option, split_words
 from handlers.render import preview_reply
 from provisioning.numbers.validation import RawEntry, entries_from_text
+from provisioning.progress import Progress
 from provisioning.text import NAME_LIMIT, literal, shown_list
 from provisioning.uploads.options import USER_CAC, UploadOptions, upload_form
 from provisioning.uploads.previews import invalid_report, preview
@@ -26,7 +27,7 @@ def preview_entries(ctx: Context, args: Args, service_name: str, entries: Callab
     and answer with the preview."""
     db = ctx.services.db
     summary = preview(db, ctx.actor, ctx.request.room_id, service_name, options_from(args), entries,
-                      ctx.services.settings, source=source, filename=filename)
+                      ctx.services.settings, source=source, filename=filename, progress=progress_of(ctx))
     return preview_reply(summary, invalid_report(db, summary))
 
 
@@ -34,6 +35,12 @@ def with_note(reply: Reply, note: str) -> Reply:
     """The reply with a line added under its first line (the preview's title)."""
     title, _, rest = reply.markdown.partition("\n")
     return replace(reply, markdown=f"{title}\n{note}\n{rest}" if rest else f"{title}\n{note}")
+
+
+def progress_of(ctx: Context) -> Progress:
+    """Progress reports of this command to the transport's sink, as often as the settings allow."""
+    settings = ctx.services.settings
+    return Progress(ctx.request.progress, after=settings.progress_after_seconds, every=settings.progress_every)
 
 
 def form_reply(ctx: Context, service_name: str) -> Reply:

@@ -23,6 +23,7 @@ from provisioning.files.exports import invalid_rows_csv
 from provisioning.numbers.e164 import DASHES, NumberChecker, NumberError
 from provisioning.numbers.limits import count_numbers
 from provisioning.numbers.validation import Invalid, RawEntry, Tally, Valid, parse_raw_entry, validate
+from provisioning.progress import Progress, silent
 from provisioning.settings import Settings
 from provisioning.text import NAME_LIMIT, literal
 from provisioning.uploads.options import UploadOptions, check_accepts_numbers, check_options
@@ -60,9 +61,11 @@ class UploadSummary:
         return self.invalid + self.already + self.duplicates
 
 
-def _stage(session: Session, upload_id: int, results: Iterable[Valid | Invalid]) -> None:
+def _stage(session: Session, upload_id: int, results: Iterable[Valid | Invalid],
+           on_batch: Callable[[], None] = lambda: None) -> None:
     """Bulk-insert valid numbers into staging and invalid entries into the report, in batches."""
     for chunk in chunks(results, BATCH):
+        on_batch()
         valid = [(upload_id, r.e164, r.row) for r in chunk if type(r) is Valid]
         invalid = [(upload_id, r.row, r.value[:500], r.reason) for r in chunk if type(r) is Invalid]
         if valid:
@@ -107,23 +110,26 @@ def _show_service_names(session: Session, upload_id: int) -> None:
 
 
 def preview(db: Database, actor: Actor, room_id: str, service_name: str, options: UploadOptions,
-            entries: Entries, settings: Settings, *, source: str, filename: str | None = None) -> UploadSummary:
+            entries: Entries, settings: Settings, *, source: str, filename: str | None = None,
+            progress: Progress | None = None) -> UploadSummary:
     """Validate every entry and stage the valid numbers; nothing reaches `numbers` until submit.
 
     One transaction: an error while reading the entries (a damaged file) leaves nothing behind.
     """
     with db.sessions.begin() as session:
-        return _preview(session, actor, room_id, service_name, options, entries, settings, source, filename)
+        return _preview(session, actor, room_id, service_name, options, entries, settings, source, filename,
+                        progress or silent())
 
 
 def _preview(session: Session, actor: Actor, room_id: str, service_name: str, options: UploadOptions,
-             entries: Entries, settings: Settings, source: str, filename: str | None) -> UploadSummary:
+             entries: Entries, settings: Settings, source: str, filename: str | None,
+             progress: Progress) -> UploadSummary:
     service = find_service(session, actor, service_name)
     check_accepts_numbers(service)
     checked = check_options(session, actor, service, options)
     checker = NumberChecker(service.country)
-    count_numbers(entries(), checker, max_range=settings.max_range, limit=settings.max_upload_numbers,
-                  unit="row" if source == "file" else "entry")
+    total = count_numbers(entries(), checker, max_range=settings.max_range, limit=settings.max_upload_numbers,
+                          unit="row" if source == "file" else "entry")
     upload = Upload(
         tenant_id=actor.tenant_id, service_id=service.id, operator_id=actor.operator_id, room_id=room_id,
         source=source, filename=filename, number_type=checked.number_type, cac=checked.cac,
@@ -133,7 +139,9 @@ def _preview(session: Session, actor: Actor, room_id: str, service_name: str, op
     session.add(upload)
     session.flush()
     tally = Tally()
-    _stage(session, upload.id, validate(entries(), checker, max_range=settings.max_range, tally=tally))
+    checked = validate(entries(), checker, max_range=settings.max_range, tally=tally)
+    _stage(session, upload.id, checked,
+           lambda: progress.tick("checked", tally.valid + tally.invalid + tally.duplicates, total, "number"))
     if tally.entries == 0:
         raise UserError("No numbers given. Write them after the options, e.g. `+390212345678` or a range "
                         "`+390212345600-699`, or attach a file (`template` gives one).")
