@@ -9,7 +9,12 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 
 from provisioning.directory import Actor, find_service
-from provisioning.leads.status import ServiceStatus, derive_status, last_sync_error, status_counts
+from provisioning.leads.status import (
+    ServiceStatus,
+    derive_status,
+    last_sync_error,
+    status_counts,
+)
 from store.db import Database
 from store.models import Customer, Service, Upload
 

@@ -20,7 +20,13 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from provisioning.numbers.e164 import DASHES, NumberChecker, NumberError, is_valid_e164, normalise
+from provisioning.numbers.e164 import (
+    DASHES,
+    NumberChecker,
+    NumberError,
+    is_valid_e164,
+    normalise,
+)
 from provisioning.settings import Settings
 
 _SPACED_DASH = re.compile(rf"(?<=\s)[{DASHES}](?=\s)")
