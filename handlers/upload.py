@@ -50,7 +50,10 @@ def form_reply(ctx: Context, service_name: str) -> Reply:
     if not sips:
         return Reply(f"Tenant {literal(ctx.actor.tenant_name, NAME_LIMIT)} has no SIP connection yet: add one to "
                      "the inventory before uploading numbers.")
-    example = (f"upload {form.service} profile={profiles[0] if profiles else 'PROFILE'} sip={sips[0]} type={types[0]} "
+    if not profiles:  # the card could never be submitted: its calling profile is required
+        return Reply(f"Tenant {literal(ctx.actor.tenant_name, NAME_LIMIT)} has no calling profile yet: add one to "
+                     "the inventory before uploading numbers.")
+    example = (f"upload {form.service} profile={profiles[0]} sip={sips[0]} type={types[0]} "
                f"+CCNUMBER")
     markdown = "\n".join([
         f"**Upload Numbers — {literal(form.service, NAME_LIMIT)}**",
