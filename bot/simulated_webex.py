@@ -72,4 +72,7 @@ class SimulatedWebex:
         report = self.engine.run_due()
         if report.pushed or report.live:
             print(f"{LABEL} sync: {report.pushed:,} added, {report.live:,} live", file=self.printer.out)
-        return flush_outbox(self.services, self.printer, worker="shell-demo")
+        sent = flush_outbox(self.services, self.printer, worker="shell-demo")
+        if report.pushed or report.live or sent:
+            print(file=self.printer.out)
+        return sent
