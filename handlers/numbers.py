@@ -6,7 +6,7 @@ from handlers.registry import Args, Command, Context
 from handlers.render import fit_lines
 from handlers.upload import progress_of
 from provisioning.numbers_management import NumbersFound, export_csv, search
-from provisioning.text import MAX_MESSAGE_BYTES, NAME_LIMIT, literal
+from provisioning.text import MAX_MESSAGE_BYTES, NAME_LIMIT, counted, literal
 
 SHOWN = 15
 EXPORT_NAME = "numbers-export.csv"
