@@ -76,7 +76,10 @@ def typed_entries(ctx: Context, args: Args) -> list[RawEntry]:
         return entries_from_text(" ".join(args.positional[1:]))
     skip, lines = 2, []  # the command and the service name
     for line in text.splitlines():
-        words = [word for word in split_words(line) if not is_option(word)]
+        try:
+            words = [word for word in split_words(line) if not is_option(word)]
+        except UsageError:  # a quoted value spans lines: the words as the whole message gave them
+            return entries_from_text(" ".join(args.positional[1:]))
         taken = min(skip, len(words))
         skip -= taken
         lines.append(" ".join(words[taken:]))

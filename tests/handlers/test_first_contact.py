@@ -112,3 +112,8 @@ def import_file(chat, name, data):
 def test_import_reads_common_headers_and_says_which_column(acme, data, used):
     reply = import_file(acme, "numbers.csv", data)
     assert used in reply.markdown and "valid number" in reply.markdown and "invalid" not in reply.markdown
+
+
+def test_a_quoted_value_across_lines_keeps_the_entries(acme):
+    reply = acme.say('upload roma-cc profile=CC-Default sip=PSTN-Milan type=service info="Fax\nIVR" +390212345600')
+    assert "**1** valid number" in reply.markdown and "(1 entry read)" in reply.markdown
