@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from handlers import Request, Services, dispatch
+from provisioning.settings import Settings
+from tests.support.chat import ADMIN
+
 ROMA = "upload roma-cc profile=CC-Default sip=PSTN-Milan type=contact-center"
 BAGELS = "upload bagels-cc profile=CC-Default sip=PSTN-NewYork type=user"
 
@@ -117,3 +121,15 @@ def test_import_reads_common_headers_and_says_which_column(acme, data, used):
 def test_a_quoted_value_across_lines_keeps_the_entries(acme):
     reply = acme.say('upload roma-cc profile=CC-Default sip=PSTN-Milan type=service info="Fax\nIVR" +390212345600')
     assert "**1** valid number" in reply.markdown and "(1 entry read)" in reply.markdown
+
+
+def test_a_long_export_reports_progress(chat):
+    told: list[str] = []
+    chat.say("tenant Acme SP")
+    chat.say(f"{ROMA} +390212300000-9999")
+    chat.say("submit")
+    quick = Settings(max_range=100_000, progress_after_seconds=0, progress_every=0)
+    services = Services(db=chat.services.db, settings=quick)
+    reply = dispatch(services, Request(email=ADMIN, room_id=f"room:{ADMIN}", text="numbers roma-cc",
+                                       progress=told.append))
+    assert reply.files and told and told[0] == "⏳ 0 of 10,000 numbers written to the export (0%)…"
