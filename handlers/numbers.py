@@ -33,7 +33,8 @@ def _lines(query: str, found: NumbersFound) -> tuple[list[str], int]:
         states = ", ".join(f"{state} {count:,}" for state, count in sorted(item.by_state.items()))
         by_service.append(f"- {literal(item.service, NAME_LIMIT)} ({literal(item.customer, NAME_LIMIT)}): "
                           f"{item.total:,} — {states}")
-    lines, _ = fit_lines(head, by_service, lambda left: f"- …and {counted(left, 'more service')}", limit=MAX_MESSAGE_BYTES // 2)
+    lines, _ = fit_lines(head, by_service, lambda left: f"- …and {counted(left, 'more service')}",
+                         limit=MAX_MESSAGE_BYTES // 2)
     lines += ["", "First numbers:" if found.total > SHOWN else "Numbers:"]
     first = [f"- `{e164}` {literal(service, NAME_LIMIT)} · {number_type} · {state}"
              for e164, service, number_type, state in found.first]

@@ -195,7 +195,8 @@ def _grouped(rows: list[Invalid], sample: int) -> tuple[tuple[Invalid, ...], int
     runs: list[list[Invalid]] = []
     for row in rows:
         last = runs[-1][-1] if runs else None
-        if (last is not None and last.row == row.row and last.reason == row.reason and _next_number(last.value, row.value)):
+        if (last is not None and last.row == row.row and last.reason == row.reason
+                and _next_number(last.value, row.value)):
             runs[-1].append(row)
         elif len(runs) == sample:
             break
