@@ -10,10 +10,12 @@ from sqlalchemy import func, or_, select
 from provisioning.directory import Actor
 from provisioning.errors import UserError
 from provisioning.files.exports import csv_bytes
+from provisioning.progress import Progress, silent
 from provisioning.text import literal
 from store.db import Database
 from store.models import CallingProfile, Customer, Number, Service, SipConnection, Upload
 
+EXPORT_TICK = 50_000  # rows between progress checks
 EXPORT_HEADER = ("Number", "Service", "Customer", "Number Type", "CAC", "Calling Profile", "SIP Connection",
                  "Service Info", "Sync State", "Uploaded")
 _PREFIX = re.compile(r"^\+?[\d\s\-().]+$")
@@ -82,13 +84,14 @@ def _search(session, actor: Actor, query: str, first: int) -> NumbersFound:
     return NumbersFound(query, sum(s.total for s in services), services, tuple(tuple(r) for r in rows))
 
 
-def export_csv(db: Database, actor: Actor, query: str) -> bytes:
+def export_csv(db: Database, actor: Actor, query: str, progress: Progress | None = None,
+               total: int | None = None) -> bytes:
     """The CSV export of every matching number with its settings (`EXPORT_HEADER` columns)."""
     with db.sessions() as session:
-        return csv_bytes(EXPORT_HEADER, _export_rows(session, actor, query))
+        return csv_bytes(EXPORT_HEADER, _export_rows(session, actor, query, progress or silent(), total))
 
 
-def _export_rows(session, actor: Actor, query: str) -> Iterator[tuple]:
+def _export_rows(session, actor: Actor, query: str, progress: Progress, total: int | None) -> Iterator[tuple]:
     """Every matching number with its settings, streamed."""
     statement = (
         _base(actor, query, Number.e164, Service.name, Customer.name, Number.number_type, Upload.cac,
@@ -99,6 +102,8 @@ def _export_rows(session, actor: Actor, query: str) -> Iterator[tuple]:
         .order_by(Number.e164)
         .execution_options(yield_per=5000)
     )
-    for row in session.execute(statement):
+    for count, row in enumerate(session.execute(statement)):
+        if not count % EXPORT_TICK:
+            progress.tick("written to the export", count, total, "number")
         *head, created = row
         yield (*head[:4], "" if head[4] is None else head[4], *head[5:], created.strftime("%Y-%m-%d %H:%M UTC"))
