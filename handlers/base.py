@@ -74,3 +74,4 @@ class Request:
     message_id: str | None = None
     parent_id: str | None = None
     meta: dict = field(default_factory=dict)
+    progress: Callable[[str], None] | None = None  # where long work reports how far it got (SPEC §4)

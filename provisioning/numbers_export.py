@@ -21,6 +21,7 @@ from provisioning.directory import Actor
 from provisioning.files.exports import csv_bytes, safe_cell
 from provisioning.files.sheet import BOM
 from provisioning.numbers_management import Match, match
+from provisioning.progress import Progress, silent
 from store.bulk import stream
 from store.db import Database
 from store.models import CallingProfile, Customer, Service, SipConnection, Upload
@@ -29,8 +30,11 @@ EXPORT_HEADER = ("Number", "Service", "Customer", "Number Type", "CAC", "Calling
                  "Service Info", "Sync State", "Uploaded")
 
 
-def export_to(db: Database, actor: Actor, query: str, out: BinaryIO) -> int:
-    """Write the CSV export of every number matching `query` to `out`; returns how many were written."""
+def export_to(db: Database, actor: Actor, query: str, out: BinaryIO, progress: Progress | None = None,
+              total: int | None = None) -> int:
+    """Write the CSV export of every number matching `query` to `out`; returns how many were written.
+    `progress` hears of it batch by batch (of `total`, when known)."""
+    progress = progress or silent()
     with db.sessions() as session:
         found = match(session, actor, query)
         out.write(csv_bytes(EXPORT_HEADER, ()))  # the BOM and the header row
@@ -39,6 +43,7 @@ def export_to(db: Database, actor: Actor, query: str, out: BinaryIO) -> int:
         templates = _Templates(session, found)
         count = 0
         for rows in _numbers(session, found):
+            progress.tick("written to the export", count, total, "number")
             out.write("".join(templates[upload_id].format(e164, number_type, state, when)
                               for e164, upload_id, number_type, state, when in rows).encode())
             count += len(rows)

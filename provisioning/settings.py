@@ -24,6 +24,8 @@ class Settings:
     sync_batch_size: int = 500
     sync_poll_seconds: int = 60
     sync_max_attempts: int = 8
+    progress_after_seconds: int = 3  # long commands show progress once they have run this long (SPEC §4)
+    progress_every: int = 5  # seconds between progress updates (a Webex message takes at most 10 edits)
     log_level: str = "INFO"
     # Organization tokens (SPEC §5.1): a Service App and its token manager integration, or a partner token.
     webex_service_app_client_id: str = ""

@@ -1,6 +1,7 @@
 """Customer Leads: the tenant's services with customer, channel, status and dates."""
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,20 +32,29 @@ class Lead:
 
 
 def list_leads(db: Database, actor: Actor, text: str = "", limit: int = 200) -> tuple[list[Lead], int]:
-    """Services whose service, customer, channel or organization ID contains `text`; and how many matched."""
+    """Services where every word of `text` starts a word of the service, customer, channel or
+    organization ID (`roma` finds "Pizzeria Roma" and `roma-cc`, not "Fromagerie"); and how many matched."""
+    columns = (Service.name, Customer.name, Service.channel, Service.org_id)
     query = select(Service, Customer.name).join(Customer, Customer.id == Service.customer_id).where(
         Service.tenant_id == actor.tenant_id)
-    if text.strip():
-        wanted = text.strip().lower()
-        query = query.where(or_(*(func.lower(column).contains(wanted, autoescape=True) for column in
-                                  (Service.name, Customer.name, Service.channel, Service.org_id))))
+    wanted = text.lower().split()
+    for word in wanted:  # a cheap superset in SQL; `_matches_words` keeps the word matches
+        query = query.where(or_(*(func.lower(column).contains(word, autoescape=True) for column in columns)))
     with db.sessions() as session:
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = session.execute(query.order_by(Customer.name, Service.name).limit(limit)).all()
-        counts = status_counts(session, (service.id for service, _ in rows))
-        waiting = consent.awaiting(session, (service.org_id for service, _ in rows))
+        rows = session.execute(query.order_by(Customer.name, Service.name)).all()
+        rows = [(service, customer) for service, customer in rows
+                if _matches_words(wanted, (service.name, customer, service.channel, service.org_id))]
+        shown = rows[:limit]
+        counts = status_counts(session, (service.id for service, _ in shown))
+        waiting = consent.awaiting(session, (service.org_id for service, _ in shown))
         return [_lead(service, customer, counts[service.id], service.org_id in waiting)
-                for service, customer in rows], total
+                for service, customer in shown], len(rows)
+
+
+def _matches_words(wanted: list[str], fields: tuple[str | None, ...]) -> bool:
+    """Whether each wanted word starts a word (after a non-letter, non-digit) in one of the fields."""
+    lowered = [(field or "").lower() for field in fields]
+    return all(any(re.search(rf"(?<![^\W_]){re.escape(word)}", field) for field in lowered) for word in wanted)
 
 
 def _lead(service: Service, customer: str, counts: Counter, awaiting_consent: bool = False) -> Lead:

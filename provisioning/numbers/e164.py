@@ -16,6 +16,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata
 
 from provisioning.errors import UserError
+from provisioning.numbers.hints import is_national_form, missing_plus_hint
 from provisioning.text import shown
 
 MAX_DIGITS = 15  # ITU-T E.164: at most 15 digits after the +
@@ -71,8 +72,10 @@ def check_length(text: str, limit: int = MAX_NUMBER_CHARS) -> None:
                           f"+, country code and at most {MAX_DIGITS} digits")
 
 
-def spreadsheet_hint(raw: str) -> str | None:
-    """The reason text when a cell shows typical spreadsheet damage, else None."""
+def spreadsheet_hint(raw: str, country: str | None = None) -> str | None:
+    """The reason text when a cell shows typical spreadsheet damage, else None.
+
+    With the service's `country`, a dropped + gets the number it stands for (`hints`)."""
     cell = raw.strip()
     if cell.startswith("="):
         formula = _FORMULA_NUMBER.fullmatch(cell)
@@ -85,8 +88,10 @@ def spreadsheet_hint(raw: str) -> str | None:
                 "format the Number column as Text and retype the number with the + sign")
     dropped = _PLUS_DROPPED.fullmatch(cell) if cell[:1].isdigit() else None
     if dropped:
-        return (f"missing + sign (the spreadsheet dropped it) — "
-                f"write +{dropped.group(1)} and format the column as Text")
+        if country and is_national_form(dropped.group(1), country):
+            return None  # a national number, not a dropped +: `NumberChecker.check` says so
+        fix = missing_plus_hint(dropped.group(1), country) if country else f"write +{dropped.group(1)}"
+        return f"missing + sign (the spreadsheet dropped it) — {fix} and format the column as Text"
     return None
 
 
@@ -297,7 +302,7 @@ class NumberChecker:
         if not raw or not raw.strip():
             raise NumberError("empty number")
         check_length(raw)
-        hint = spreadsheet_hint(raw)
+        hint = spreadsheet_hint(raw, self.country)
         if hint:
             raise NumberError(hint)
         text = normalise(raw)
@@ -305,7 +310,7 @@ class NumberChecker:
             raise NumberError("empty number")
         bad = _bad_character_reason(text)
         if bad is None and not text.startswith("+"):
-            raise NumberError(f"missing + sign — write it as +{shown(text, 40)}")
+            raise NumberError(f"missing + sign — {missing_plus_hint(text, self.country)}")
         if bad is not None:
             raise NumberError(bad)
         digits = text[1:]

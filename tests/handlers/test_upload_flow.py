@@ -39,7 +39,7 @@ def test_range_preview_then_submit_stores_exactly_the_valid_numbers(chat):
 
 def test_invalid_entries_are_named_and_valid_ones_still_previewed(chat):
     chat.say("tenant Acme SP")
-    reply = chat.say(f"{ROMA} +390212345678 390212345679 +12127881500 +39021234567x +390212345678")
+    reply = chat.say(f"{ROMA} +390212345678, 390212345679 +12127881500 +39021234567x +390212345678")
     text = reply.markdown
     assert "**1** valid number" in text
     assert "row 2 `390212345679`: missing + sign" in text

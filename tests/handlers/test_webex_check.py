@@ -41,14 +41,14 @@ def test_numbers_go_in_batches_of_500_within_the_budget(db):
     reply = chat_with(db, checker).say(UPLOAD + "+390222000000-1199").markdown
     assert [(org, size) for org, size, _ in checker.calls] == [("ORG-ROMA", 500), ("ORG-ROMA", 500), ("ORG-ROMA", 200)]
     assert all(0 < timeout <= webex_check.BUDGET_SECONDS for _, _, timeout in checker.calls)
-    assert "**1199** valid numbers" in reply and "**1** invalid" in reply
+    assert "**1,199** valid numbers" in reply and "**1** invalid" in reply
     assert "Webex says Duplicate: `DN is in use`" in reply and "Checked with the customer's Webex" in reply
 
 
 def test_more_than_10000_numbers_are_checked_locally_only(db):
     checker = Checker()
     reply = chat_with(db, checker).say(UPLOAD + "+390222000000-010000").markdown
-    assert checker.calls == [] and "**10001** valid numbers" in reply and "Checked locally only" in reply
+    assert checker.calls == [] and "**10,001** valid numbers" in reply and "Checked locally only" in reply
 
 
 def test_a_non_integrated_service_is_not_checked(db):
@@ -73,4 +73,4 @@ def test_out_of_time_stops_asking_and_says_so(db, monkeypatch):
 
     checker = Checker(on_call=slow)
     reply = chat_with(db, checker).say(UPLOAD + "+390222000000-999").markdown
-    assert len(checker.calls) == 1 and "**1000** valid numbers" in reply and "Checked locally only" in reply
+    assert len(checker.calls) == 1 and "**1,000** valid numbers" in reply and "Checked locally only" in reply

@@ -39,7 +39,7 @@ def test_integrated_upload_posts_ceil_n_over_batch_and_is_ready_once(db):
     assert len(api.add_calls) == 3
     messages = outbox(db)
     assert [(m.room_id, m.markdown, m.dedupe_key) for m in messages] == [
-        ("room-ops", "✅ `roma-cc` is Ready: 1200 numbers live in Webex", f"ready:{upload_id}")
+        ("room-ops", "✅ `roma-cc` is Ready: 1,200 numbers live in Webex", f"ready:{upload_id}")
     ]
 
 

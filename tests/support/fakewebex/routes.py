@@ -16,6 +16,7 @@ from .state import ADAPTIVE_CARD, WebexError, check_length, now_iso, public, web
 if TYPE_CHECKING:
     from .server import FakeWebex
 
+MAX_EDITS = 10  # Webex: "a message you have posted, not more than 10 times"
 UNAUTHORIZED = "The request requires a valid access token set in the Authorization request header."
 OWN_AUTH = ("/v1/access_token", "/v1/applications/")  # these check their credentials themselves
 
@@ -186,8 +187,15 @@ def _messages(app: Flask, fake: FakeWebex) -> None:
         text, markdown = body.get("text"), body.get("markdown")
         if not (text or markdown):
             raise WebexError(400, "text or markdown is required.")
+        if "html" in body:
+            raise WebexError(400, "An edit carries text or markdown, not html.")
+        if message.get("files") or message.get("attachments"):
+            raise WebexError(400, "Editing a message with files or attachments is currently unsupported.")
+        if len(message.get("_edits", ())) >= MAX_EDITS:
+            raise WebexError(400, f"The edit limit of {MAX_EDITS} edits per message has been reached.")
         check_length(text, markdown)
         with state.lock:
+            message.setdefault("_edits", []).append(markdown if markdown is not None else text)
             message["text"] = text if text is not None else markdown
             if markdown is not None:
                 message["markdown"] = markdown
