@@ -86,7 +86,7 @@ class Shell:
         for item in reply.files:
             self.files_dir.mkdir(parents=True, exist_ok=True)
             target = self.files_dir / item.name
-            target.write_bytes(item.data)
+            item.save(target)
             print(f"📎 {item.name} written to {target}", file=self.out)
         print(file=self.out)
 

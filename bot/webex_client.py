@@ -200,7 +200,7 @@ def _write(folder: str, item: ReplyFile) -> str:
     """Save a reply file under its own (sanitised) name, which Webex shows to the operator."""
     name = Path(item.name).name.strip() or "file"
     path = Path(folder) / name
-    path.write_bytes(item.data)
+    item.save(path)
     return str(path)
 
 

@@ -1,11 +1,14 @@
 """`numbers`: Numbers Management search and export."""
 from __future__ import annotations
 
+import tempfile
+
 from handlers.base import Reply, ReplyFile
 from handlers.registry import Args, Command, Context
 from handlers.render import fit_lines
 from handlers.upload import progress_of
-from provisioning.numbers_management import NumbersFound, export_csv, search
+from provisioning.numbers_export import export_to
+from provisioning.numbers_management import NumbersFound, search
 from provisioning.text import MAX_MESSAGE_BYTES, NAME_LIMIT, counted, literal
 
 SHOWN = 15
@@ -18,11 +21,15 @@ def run(ctx: Context, args: Args) -> Reply:
     if not found.total:
         return Reply(f"No numbers match {literal(query)} in tenant {literal(ctx.actor.tenant_name, NAME_LIMIT)}.")
     lines, listed = _lines(query, found)
-    if found.total > listed:
-        files = (ReplyFile(EXPORT_NAME, export_csv(ctx.services.db, ctx.actor, query, progress_of(ctx), found.total)),)
-    else:
-        files = ()
+    files = (ReplyFile(EXPORT_NAME, _export(ctx, query, found.total)),) if found.total > listed else ()
     return Reply("\n".join(lines), files=files)
+
+
+def _export(ctx: Context, query: str, total: int):
+    """The export in an anonymous temporary file (deleted when closed or collected), never whole in memory."""
+    out = tempfile.TemporaryFile(prefix="leadsbot-export-")  # noqa: SIM115 (handed to the reply)
+    export_to(ctx.services.db, ctx.actor, query, out, progress_of(ctx), total)
+    return out
 
 
 def _lines(query: str, found: NumbersFound) -> tuple[list[str], int]:

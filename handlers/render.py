@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Callable, Sequence
+from typing import BinaryIO, Callable, Sequence
 
 from handlers.base import Reply, ReplyFile
 from provisioning.text import MAX_MESSAGE_BYTES, NAME_LIMIT, counted, how_many_fit, literal
@@ -48,7 +48,7 @@ def _count_lines(summary: UploadSummary) -> list[str]:
     return lines
 
 
-def preview_reply(summary: UploadSummary, invalid_report: bytes | None) -> Reply:
+def preview_reply(summary: UploadSummary, invalid_report: bytes | BinaryIO | None) -> Reply:
     """The preview: counts, the first problems, and what to do next (with Submit/Cancel on Webex)."""
     lines = [f"**Preview #{summary.upload_id} for {literal(summary.service, NAME_LIMIT)}** "
              f"({counted(summary.entries, 'entry', 'entries')} read)", *_count_lines(summary)]

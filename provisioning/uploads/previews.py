@@ -8,9 +8,11 @@ anything is written, then to validate and stage them.
 """
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from itertools import islice
-from typing import Callable, Iterable, Iterator
+from typing import BinaryIO
 
 from sqlalchemy import case, delete, exists, func, insert, select, update
 from sqlalchemy import literal as sql_literal
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session
 from provisioning.audit import audit
 from provisioning.directory import Actor, find_service
 from provisioning.errors import UserError
-from provisioning.files.exports import invalid_rows_csv
+from provisioning.files.exports import write_invalid_rows
 from provisioning.numbers.e164 import DASHES, NumberChecker, NumberError
 from provisioning.numbers.limits import count_numbers
 from provisioning.numbers.metadata import mobile_test
@@ -28,8 +30,8 @@ from provisioning.progress import Progress, silent
 from provisioning.settings import Settings
 from provisioning.text import NAME_LIMIT, literal
 from provisioning.uploads.options import UploadOptions, check_accepts_numbers, check_options
-from provisioning.uploads.webex_check import NumberCheck, check_with_webex
-from store.bulk import bulk_insert, chunks
+from provisioning.uploads.webex_check import CHECKED, NumberCheck, check_with_webex
+from store.bulk import bulk_insert, chunks, refresh_statistics, stream
 from store.db import Database
 from store.models import InvalidEntry, Number, Service, StagedNumber, Upload
 
@@ -69,18 +71,21 @@ class UploadSummary:
 def _stage(session: Session, upload_id: int, results: Iterable[Valid | Invalid],
            on_batch: Callable[[], None] = lambda: None) -> None:
     """Bulk-insert valid numbers into staging and invalid entries into the report, in batches."""
+    upload = {"upload_id": upload_id}
     for chunk in chunks(results, BATCH):
         on_batch()
-        valid = [(upload_id, r.e164, r.row) for r in chunk if type(r) is Valid]
-        invalid = [(upload_id, r.row, r.value[:500], r.reason) for r in chunk if type(r) is Invalid]
+        valid = [r for r in chunk if type(r) is Valid]  # (row, e164) tuples, written as they are
         if valid:
-            bulk_insert(session, StagedNumber.__table__, ("upload_id", "e164", "row"), valid)
-        if invalid:
-            bulk_insert(session, InvalidEntry.__table__, ("upload_id", "row", "value", "reason"), invalid)
+            bulk_insert(session, StagedNumber.__table__, Valid._fields, valid, fixed=upload)
+        if len(valid) < len(chunk):
+            invalid = [(r.row, r.value[:500], r.reason) for r in chunk if type(r) is Invalid]
+            bulk_insert(session, InvalidEntry.__table__, ("row", "value", "reason"), invalid, fixed=upload)
 
 
-def _move_conflicts(session: Session, upload: Upload, tenant_id: int) -> int:
-    """Staged numbers already in the store become report entries; returns how many were already in this service."""
+def _move_conflicts(session: Session, upload: Upload, tenant_id: int, staged: int) -> tuple[int, int]:
+    """Staged numbers already in the store become report entries; returns how many were already
+    in this service, and how many of the `staged` numbers were taken out. An upload of new
+    numbers (the usual case) costs one join with the store, not two."""
     conflict = (
         select(StagedNumber.row, StagedNumber.e164, Number.service_id, Service.name, Service.tenant_id)
         .join(Number, Number.e164 == StagedNumber.e164)
@@ -92,16 +97,22 @@ def _move_conflicts(session: Session, upload: Upload, tenant_id: int) -> int:
         (conflict.c.tenant_id == tenant_id, sql_literal(ASSIGNED) + conflict.c.name),
         else_=sql_literal("assigned to a service of another tenant"),
     )
-    session.execute(insert(InvalidEntry).from_select(
+    moved = session.execute(insert(InvalidEntry).from_select(
         ["upload_id", "row", "value", "reason"],
         select(sql_literal(upload.id), conflict.c.row, conflict.c.e164, reason),
-    ))
+    ).execution_options(preserve_rowcount=True)).rowcount  # without the option: -1 (then the full path runs)
+    if not moved:
+        return 0, 0
     _show_service_names(session, upload.id)
     already = session.scalar(select(func.count()).select_from(InvalidEntry).where(
         InvalidEntry.upload_id == upload.id, InvalidEntry.reason == ALREADY_UPLOADED)) or 0
-    session.execute(delete(StagedNumber).where(
-        StagedNumber.upload_id == upload.id, exists().where(Number.e164 == StagedNumber.e164)))
-    return already
+    # synchronize_session=False: the ORM would otherwise fetch every deleted key (RETURNING) to
+    # update a session that holds none of these rows: a million tuples on a re-upload.
+    mine = [StagedNumber.upload_id == upload.id]
+    if moved != staged:  # when every staged number is taken (a re-upload), no second join is needed
+        mine.append(exists().where(Number.e164 == StagedNumber.e164))
+    removed = session.execute(delete(StagedNumber).where(*mine).execution_options(synchronize_session=False)).rowcount
+    return already, removed
 
 
 def _show_service_names(session: Session, upload_id: int) -> None:
@@ -161,14 +172,18 @@ def _preview(session: Session, actor: Actor, room_id: str, service_name: str, op
         results = refuse_mobile(results, service.country, tally)
     _stage(session, upload.id, results,
            lambda: progress.tick("checked", tally.valid + tally.invalid + tally.duplicates, total, "number"))
+    refresh_statistics(session, StagedNumber.__table__, tally.valid)
     if tally.entries == 0:
         raise UserError("No numbers given. Write them after the options, e.g. `+390212345678` or a range "
                         "`+390212345600-699`, or attach a file (`template` gives one).")
-    already = _move_conflicts(session, upload, actor.tenant_id)
+    already, removed = _move_conflicts(session, upload, actor.tenant_id, tally.valid)
     webex_verdict = check_with_webex(session, upload, service, number_check)
     upload.entries = tally.entries
-    upload.valid_count = session.scalar(
-        select(func.count()).select_from(StagedNumber).where(StagedNumber.upload_id == upload.id)) or 0
+    if webex_verdict == CHECKED:  # Webex may have refused some (at most 10,000 staged): count them
+        upload.valid_count = session.scalar(
+            select(func.count()).select_from(StagedNumber).where(StagedNumber.upload_id == upload.id)) or 0
+    else:
+        upload.valid_count = tally.valid - removed  # every valid number was staged once
     upload.already_count = already
     upload.duplicate_count = tally.duplicates
     upload.invalid_count = tally.invalid + tally.valid - upload.valid_count - already
@@ -234,20 +249,19 @@ def _next_number(previous: str, value: str) -> bool:
             and value[1:].isdigit() and int(value[1:]) == int(previous[1:]) + 1)
 
 
-def invalid_report(db: Database, summary: UploadSummary) -> bytes | None:
-    """The invalid-rows CSV (row, value, reason), when there is more to report than the sample."""
+def invalid_report(db: Database, summary: UploadSummary) -> BinaryIO | None:
+    """The invalid-rows CSV (row, value, reason), when there is more to report than the sample, in
+    an anonymous temporary file: re-uploading a million numbers reports a million rows."""
     if summary.reported <= summary.sampled:
         return None
+    out = tempfile.TemporaryFile(prefix="leadsbot-report-")  # noqa: SIM115 (handed to the reply)
     with db.sessions() as session:
-        return invalid_rows_csv(_invalid_entries(session, summary.upload_id))
+        write_invalid_rows(out, _invalid_entries(session, summary.upload_id))
+    return out
 
 
 def _invalid_entries(session: Session, upload_id: int) -> Iterator[tuple[int, str, str]]:
-    """Every reported entry of an upload in row order, streamed."""
-    result = session.execute(
-        select(InvalidEntry.row, InvalidEntry.value, InvalidEntry.reason)
-        .where(InvalidEntry.upload_id == upload_id).order_by(InvalidEntry.row, InvalidEntry.id)
-        .execution_options(yield_per=5000)
-    )
-    for row in result:
-        yield row.row, row.value, row.reason
+    """Every reported entry of an upload in row order, streamed as driver tuples."""
+    for rows in stream(session, 'SELECT "row", value, reason FROM invalid_entries WHERE upload_id = :upload '
+                       'ORDER BY "row", id', {"upload": upload_id}):
+        yield from rows

@@ -228,3 +228,30 @@ def test_template_and_digest(chat):
     assert "08:30 UTC" in chat.say("digest daily 8:30").markdown
     assert "digest daily HH:MM" in chat.say("digest weekly").markdown
     assert "stopped" in chat.say("digest off").markdown
+
+
+def test_numbers_taken_since_the_preview_stop_the_whole_submit_with_examples(chat):
+    """Submit finds out from the unique e164 (no join with the store first) and names the numbers."""
+    chat.say("tenant Acme SP")
+    chat.say("upload roma-cc profile=CC-Default sip=PSTN-Milan type=contact-center +390212345600-619")
+    with chat.services.db.sessions.begin() as session:
+        other = session.scalar(select(Upload).where(Upload.state == "preview"))
+        session.add(Number(e164="+390212345607", service_id=other.service_id, upload_id=other.id,
+                           number_type="contact-center"))
+    reply = chat.say("submit")
+    assert "uploaded by someone else since the preview (e.g. +390212345607)" in reply.markdown
+    assert "Nothing was stored" in reply.markdown
+    assert count(chat.services.db, Number) == 1
+    assert count(chat.services.db, StagedNumber) == 20
+
+
+def test_a_re_upload_of_stored_numbers_stages_nothing_and_leaves_other_previews_alone(chat):
+    chat.say("tenant Acme SP")
+    chat.say(f"{ROMA} +390212345600-609")
+    chat.say("submit")
+    chat.say(f"{ROMA} +390212345700-704", room="room:other")
+    reply = chat.say(f"{ROMA} +390212345600-609")
+    assert "**10** already uploaded to this service" in reply.markdown
+    assert "nothing valid to submit" in reply.markdown
+    assert count(chat.services.db, StagedNumber) == 5  # the other space's preview keeps its numbers
+    assert "**5** numbers stored" in chat.say("submit", room="room:other").markdown
