@@ -1,6 +1,6 @@
 """All of SPEC §8 in one run: each figure, its target, and the naive baseline measured alongside.
 
-    python -m bench.run            # full sizes (about a few minutes on 2 cores)
+    python -m bench.run            # full sizes (about ten minutes on 2 cores)
     python -m bench.run --quick    # small sizes, to check the benchmarks themselves run
 
 Run from the repository root: the benchmarks share the tests' helpers (`tests.support`).
@@ -19,6 +19,7 @@ FULL = {
     "bench_sync": {"numbers": 100_000},
     "bench_release": {"numbers": 10_000},
     "bench_usage": {"numbers": 1_000_000},
+    "bench_scale": {"rows": 1_000_000},
 }
 QUICK = {
     "bench_validation": {"n": 20_000},
@@ -27,6 +28,7 @@ QUICK = {
     "bench_sync": {"numbers": 5_000},
     "bench_release": {"numbers": 500},
     "bench_usage": {"numbers": 20_000},
+    "bench_scale": {"rows": 20_000},
 }
 
 

@@ -5,9 +5,9 @@ from collections.abc import Callable, Iterator
 
 from handlers.base import Attachment, Reply
 from handlers.registry import Args, Command, Context, UsageError
-from handlers.upload import UPLOAD_OPTIONS, preview_entries
+from handlers.upload import UPLOAD_OPTIONS, preview_entries, with_note
 from provisioning.errors import UserError
-from provisioning.files.reader import read_rows
+from provisioning.files.reader import columns_used, read_rows
 from provisioning.files.sheet import FileError, check_size
 from provisioning.numbers.validation import RawEntry
 
@@ -22,19 +22,28 @@ def run(ctx: Context, args: Args) -> Reply:
         raise UserError("Attach one file per `import`.")
     attachment = ctx.request.attachments[0]
     try:
-        entries = file_entries(ctx, attachment)
-        return preview_entries(ctx, args, service_name, entries, source="file", filename=attachment.name[:300])
+        data = file_data(ctx, attachment)
+        entries = file_entries(ctx, attachment, data)
+        reply = preview_entries(ctx, args, service_name, entries, source="file", filename=attachment.name[:300])
+        settings = ctx.services.settings
+        return with_note(reply, columns_used(data, attachment.name, max_bytes=settings.max_file_bytes))
     except FileError as exc:  # the preview's transaction was rolled back: say so
         raise FileError(f"{exc.message} Nothing was stored.") from None
 
 
-def file_entries(ctx: Context, attachment: Attachment) -> Callable[[], Iterator[RawEntry]]:
-    """The attachment's rows as entries (read afresh on each call), size-checked before downloading;
-    uploads and releases read files the same way."""
-    settings = ctx.services.settings
+def file_data(ctx: Context, attachment: Attachment) -> bytes:
+    """The attachment's bytes, size-checked before downloading."""
     if attachment.size is not None:
-        check_size(attachment.size, settings.max_file_bytes)  # before downloading it
-    data = attachment.fetch()
+        check_size(attachment.size, ctx.services.settings.max_file_bytes)
+    return attachment.fetch()
+
+
+def file_entries(ctx: Context, attachment: Attachment, data: bytes | None = None) -> Callable[[], Iterator[RawEntry]]:
+    """The attachment's rows as entries (read afresh on each call); uploads and releases read files
+    the same way."""
+    settings = ctx.services.settings
+    if data is None:
+        data = file_data(ctx, attachment)
 
     def entries() -> Iterator[RawEntry]:
         rows = read_rows(data, attachment.name, max_rows=settings.max_rows, max_bytes=settings.max_file_bytes)
@@ -52,6 +61,8 @@ COMMAND = Command(
         "import roma-cc profile=CC-Default sip=PSTN-Milan type=contact-center   (attach numbers.csv)",
         "import bagels-cc profile=CC-Default sip=PSTN-NewYork type=user file=numbers.xlsx   (in leadsbot shell)",
     ),
-    details="Columns: `Number` and optional `Range End` (header names in any case). `template` gives a file to fill in.",
+    details="Columns: `Number` (or `Phone`, `Phone Number`, `E.164`, `DID`; a single column needs no header) and "
+            "optional `Range End`, header names in any case; the preview says which column was read. "
+            "`template` gives a file to fill in.",
     run=run,
 )

@@ -5,16 +5,16 @@ from handlers.base import Reply
 from handlers.import_file import file_entries
 from handlers.registry import Args, Command, Context, UsageError
 from handlers.render import release_preview_reply
+from handlers.upload import typed_entries
 from provisioning.errors import UserError
 from provisioning.files.sheet import FileError
-from provisioning.numbers.validation import entries_from_words
 from provisioning.releases.previews import release_preview
 from provisioning.uploads.previews import invalid_report
 
 
 def run(ctx: Context, args: Args) -> Reply:
     service_name = args.one("the SERVICE name")
-    typed = entries_from_words(args.positional[1:])
+    typed = typed_entries(ctx, args)  # the same entry grammar as uploads
     attachments = ctx.request.attachments
     if typed and attachments:
         raise UsageError("Type the numbers or attach a file, not both.")

@@ -43,7 +43,7 @@ def run(ctx: Context, args: Args) -> Reply:
     if isinstance(summary, ReleaseOutcome):
         return released_reply(summary)
     return Reply(
-        f"✅ Upload #{summary.upload_id} submitted: **{summary.valid}** number{'s' if summary.valid != 1 else ''} "
+        f"✅ Upload #{summary.upload_id} submitted: **{summary.valid:,}** number{'s' if summary.valid != 1 else ''} "
         f"stored for {literal(summary.service, NAME_LIMIT)}. They are now syncing with Webex; I'll post here when "
         f"they are Ready. {literal(f'status {summary.service}', NAME_LIMIT + 7)} shows progress."
     )

@@ -94,7 +94,7 @@ def test_the_fake_refuses_more_than_five_numbers_like_webex(fake_webex):
     fake_webex.add_live_numbers(ORG, LOC, [f"+39021234560{i}" for i in range(6)])
     response = requests.delete(f"{fake_webex.base_url}telephony/config/locations/{LOC}/numbers",
                                params={"orgId": ORG}, timeout=5,
-                               headers={"Authorization": f"Bearer {fake_webex.bot_token}"},
+                               headers={"Authorization": f"Bearer {fake_webex.partner_token}"},
                                json={"phoneNumbers": [f"+39021234560{i}" for i in range(6)]})
     assert response.status_code == 400 and "maximum" in response.json()["message"]
     assert len(fake_webex.numbers_of(ORG, LOC)) == 6

@@ -147,7 +147,7 @@ def test_a_range_partly_in_the_service_names_the_numbers_left_out(chat):
     reply = chat.say("release roma-cc +390212345600-609")
     assert "**5** numbers of this service to release" in reply.markdown
     assert "**5** not in this service" in reply.markdown
-    assert "row 1 `+390212345605`: not in this service" in reply.markdown
+    assert "row 1 `+390212345605–+390212345609`: 5 numbers not in this service" in reply.markdown  # a run is one line
     assert len(numbers(db)) == 5
 
 

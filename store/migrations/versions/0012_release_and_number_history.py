@@ -1,14 +1,14 @@
 """releases (uploads of kind "release", numbers' release_id) and number history for metering
 
 Revision ID: 0012
-Revises: 0005
+Revises: 0010
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0012'
-down_revision = '0005'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
@@ -40,11 +40,8 @@ def upgrade() -> None:
     op.add_column('uploads', sa.Column('kind', sa.String(length=10), server_default='upload', nullable=False))
     op.add_column('uploads', sa.Column('released_count', sa.Integer(), server_default='0', nullable=False))
     _set_options_nullable(True)
-    if op.get_bind().dialect.name == 'sqlite':  # SQLite adds a column with its reference, never a constraint
-        op.execute('ALTER TABLE numbers ADD COLUMN release_id INTEGER REFERENCES uploads (id)')
-    else:
-        op.add_column('numbers', sa.Column('release_id', sa.Integer(), nullable=True))
-        op.create_foreign_key('numbers_release_id_fkey', 'numbers', 'uploads', ['release_id'], ['id'])
+    # No foreign key, like numbers' other references (0009): a release marks thousands of numbers at once.
+    op.add_column('numbers', sa.Column('release_id', sa.Integer(), nullable=True))
     op.create_index('ix_numbers_release_id', 'numbers', ['release_id'], unique=False)
     op.create_table(
         'number_history',
