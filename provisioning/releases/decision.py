@@ -20,9 +20,12 @@ class Decision:
     reason: str | None = None
 
 
-def removal_decision(service: Service) -> Decision:
-    """What the removal pass does for this service now."""
-    if service.consented_on is None:
+def removal_decision(service: Service, awaiting_consent: bool = False) -> Decision:
+    """What the removal pass does for this service now.
+
+    `awaiting_consent`: Webex gives no org token for the service's org now (live consent, SPEC §5.1).
+    The PSTN guard needs Webex's answer, so the pass applies it before the first DELETE."""
+    if service.consented_on is None or awaiting_consent:
         return Decision(HOLD, "the service is Pending Consent: the numbers are removed once the customer consents")
     if service.mode == "integrated":
         return Decision(SEND)

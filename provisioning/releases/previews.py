@@ -86,7 +86,8 @@ def _leave_out_others(session: Session, upload: Upload, service: Service) -> Non
         ["upload_id", "row", "value", "reason"],
         select(sql_literal(upload.id), found.c.row, found.c.e164, reason).where(
             (found.c.service_id.is_(None)) | (found.c.service_id != service.id)
-            | found.c.sync_state.not_in(SYNC_STATES)),
+            | found.c.sync_state.not_in(SYNC_STATES))
+        .order_by(found.c.row, found.c.e164),  # ids in number order: the sample groups a range's runs
     ))
     _show_in_service_names(session, upload.id)
     # The left-out numbers are exactly the report's values just written (a NOT EXISTS on numbers would

@@ -10,13 +10,14 @@ which retries the task with its backoff.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.orm import Session
 
+from provisioning import consent
 from provisioning.outbox import queue_message
 from provisioning.releases.decision import HOLD, SEND, removal_decision
 from provisioning.releases.done import finish_if_done, release_numbers
@@ -50,13 +51,14 @@ class RemovalPass:
     poll_seconds: int
     listing: Callable[[str, str, bool], dict[str, str]]
     progress: Callable[[Session], None]
+    pstn_check: Callable[[str, str], None] = lambda org, location: None  # raises PstnNotSupported: nothing sent
 
     def run(self) -> RemovalReport:
         report = RemovalReport()
         release_id = self.claim.upload_id
         with self.db.sessions() as session:
             service = session.get(Service, self.claim.service_id)
-            decision = removal_decision(service)
+            decision = removal_decision(service, bool(consent.awaiting(session, [service.org_id])))
             org, location, name = service.org_id, service.location_id, service.name
             waiting = self._waiting(session, release_id)
         if decision.action == HOLD:
@@ -67,6 +69,8 @@ class RemovalPass:
             self._release_unlisted(release_id, waiting, remote, report)
             if decision.action == SEND:
                 listed = [n for n, state in waiting.items() if state == "removing" and n in remote]
+                if listed:
+                    self.pstn_check(org, location)
                 self._remove(org, location, name, listed, report)
                 if report.removed:
                     remote = self.listing(org, location, True)
@@ -143,7 +147,7 @@ def restore(session: Session, refused: dict[str, str]) -> None:
     """Numbers Webex would not remove stay in the service: live again (or pushed, if never seen
     live), out of the release, with Webex's reason as their error."""
     statement = (
-        update(_numbers).where(_numbers.c.e164 == bindparam("b_e164"), _numbers.c.sync_state.in_(("removing",)))
+        update(_numbers).where(_numbers.c.e164 == bindparam("b_e164"), _numbers.c.sync_state == "removing")
         .values(sync_state=case((_numbers.c.live_at.is_(None), "pushed"), else_="live"),
                 sync_error=bindparam("b_error"), release_id=None)
     )

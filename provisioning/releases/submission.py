@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
+from provisioning import consent
 from provisioning.audit import audit
 from provisioning.directory import Actor
 from provisioning.errors import UserError
@@ -75,7 +76,7 @@ def submit_release(session: Session, actor: Actor, room_id: str, upload: Upload)
           f"{_sample(rows)}", tenant_id=actor.tenant_id, room_id=room_id)
     if not later:
         finish_if_done(session, upload.id, now)
-    decision = removal_decision(service)
+    decision = removal_decision(service, bool(consent.awaiting(session, [service.org_id])))
     return ReleaseOutcome(upload.id, service.name, service.mode, len(at_once), later,
                           decision.reason if later and decision.action == HOLD else None)
 

@@ -171,9 +171,14 @@ class SyncEngine:
                         service.location_id, service.removing, claim.attempts, kind)
 
     def _remove(self, job: _Job, report: SyncRunReport) -> None:
-        """A release's pass: remove its numbers from Webex and release those the poll no longer lists."""
+        """A release's pass: remove its numbers from Webex and release those the poll no longer lists.
+        Without consent it waits like a sync (ConsentMissing on a DELETE lands in `_work` the same way)."""
+        if self.live_consent and not self._consented(job):
+            self._wait_for_consent(job, None, report)
+            return
         done = RemovalPass(self.db, self.api, job.claim, self._clock, self.lease, self.settings.sync_poll_seconds,
-                           self._fresh_listing, lambda session: self._progress(session, job)).run()
+                           self._fresh_listing, lambda session: self._progress(session, job),
+                           lambda org, location: self.pstn.check(self.api, org, location)).run()
         report.remove_requests += done.remove_requests
         report.removed += done.removed
         report.refused += done.refused

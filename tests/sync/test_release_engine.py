@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from provisioning import consent
 from provisioning.settings import Settings
 from provisioning.sync.engine import run_due_sync
-from provisioning.sync.port import RateLimited
+from provisioning.sync.port import ConsentMissing, RateLimited
 from store.models import AuditEntry, Number, NumberHistory, SyncTask, utcnow
 from tests.support.factories import T0, seed
 from tests.support.fake_numbers_api import FakeNumbersApi
@@ -196,3 +197,58 @@ def test_several_workers_release_together_and_send_each_number_once(db):
     assert number_states(db) == {}
     assert sorted(m.markdown for m in outbox(db) if m.dedupe_key.startswith("released:")) == [
         "✅ `one-cc`: 20 numbers released", "✅ `three-cc`: 20 numbers released", "✅ `two-cc`: 20 numbers released"]
+
+
+def test_a_location_whose_pstn_webex_forbids_gets_no_delete_and_the_release_fails_naming_the_type(db):
+    numbers = milan(3)
+    service_id, api = live_service(db, numbers)
+    api.pstn[("ORG-ROMA", "LOC-MILAN")] = "INTEGRATED_CCP"  # changed since the numbers went live
+    done = release(db, service_id, numbers)
+
+    sync(db, api, utcnow() + timedelta(minutes=1), worker="w2")  # a fresh engine: no cached PSTN type
+
+    assert api.remove_calls == [] and number_states(db) == {"live": 3}
+    failed = outbox(db)[-1].markdown
+    assert f"release #{done.release_id} failed" in failed and "INTEGRATED_CCP" in failed
+    with db.sessions() as session:
+        assert session.scalar(select(SyncTask.state).where(SyncTask.upload_id == done.release_id)) == "failed"
+        assert {n.sync_error for n in session.scalars(select(Number))} != {None}
+
+
+def test_a_release_while_pending_consent_is_queued_says_so_and_resumes_when_consent_returns(db):
+    numbers = milan(3)
+    service_id, api = live_service(db, numbers)
+    with db.sessions.begin() as session:
+        consent.track(session, "ORG-ROMA", T0)  # Webex gives no org token for the org now
+    done = release(db, service_id, numbers)
+    assert done.held and "Pending Consent" in done.held
+
+    later = utcnow() + timedelta(minutes=1)
+    report = run_due_sync(db, api, SETTINGS, worker_id="w1", now=later, live_consent=True)
+    assert report.paused == 1 and api.remove_calls == [] and number_states(db) == {"removing": 3}
+
+    with db.sessions.begin() as session:
+        consent.granted(session, "ORG-ROMA", later)
+    run_due_sync(db, api, SETTINGS, worker_id="w1", now=later + timedelta(minutes=2), live_consent=True)
+    assert [len(call) for call in api.remove_calls] == [3] and number_states(db) == {}
+
+
+def test_a_delete_refused_with_consent_gone_pauses_the_release_as_pending_consent(db):
+    numbers = milan(7)
+    service_id, api = live_service(db, numbers)
+    with db.sessions.begin() as session:
+        consent.granted(session, "ORG-ROMA", T0)
+    done = release(db, service_id, numbers)
+    api.fail_next("remove", ConsentMissing("ORG-ROMA", "[403] refused (the organization token was refused)"))
+    later = utcnow() + timedelta(minutes=1)
+
+    report = run_due_sync(db, api, SETTINGS, worker_id="w1", now=later, live_consent=True)
+
+    assert report.paused == 1 and report.failed == 0 and number_states(db) == {"removing": 7}
+    with db.sessions() as session:
+        assert consent.awaiting(session, ["ORG-ROMA"]) == {"ORG-ROMA"}  # status shows Pending Consent
+        assert session.scalar(select(SyncTask.state).where(SyncTask.upload_id == done.release_id)) == "pending"
+        consent.granted(session, "ORG-ROMA", later + timedelta(minutes=1))
+        session.commit()
+    run_due_sync(db, api, SETTINGS, worker_id="w1", now=later + timedelta(minutes=3), live_consent=True)
+    assert number_states(db) == {} and max(removes_per_number(api).values()) == 1

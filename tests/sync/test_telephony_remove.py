@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from provisioning.sync.port import ConsentMissing, PermanentApiError, RateLimited, TransientApiError
 from bot.telephony import WebexNumbersApi
 from bot.tokens import StaticToken
+from provisioning.sync.port import ConsentMissing, RateLimited, TransientApiError
 from tests.support.live import numbers_adapter
 
 ORG, LOC = "ORG-ROMA", "LOC-MILAN"
