@@ -62,6 +62,9 @@ class Scripted:
     def add_numbers(self, *args):
         return self.inner.add_numbers(*args)
 
+    def pstn_connection_type(self, *args):
+        return self.inner.pstn_connection_type(*args)
+
 
 def live_numbers(db, numbers: list[str]) -> int:
     """A service whose numbers are live (as the poll leaves them), with their history."""
