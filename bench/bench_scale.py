@@ -25,10 +25,9 @@ import sys
 import tempfile
 import time
 
-import phonenumbers
 from sqlalchemy import select
 
-from bench.bench_uploads import ROOT, csv_of, operator, peak_rss_kb, prepared, preview_csv, submit_upload
+from bench.bench_uploads import ROOT, csv_of, naive_preview, operator, peak_rss_kb, prepared, preview_csv, submit_upload
 from provisioning.leads.listing import list_leads, service_report
 from provisioning.numbers_export import export_to
 from provisioning.numbers_management import search
@@ -36,7 +35,7 @@ from provisioning.settings import Settings
 from provisioning.uploads.previews import invalid_report
 from provisioning.uploads.submission import cancel
 from store.db import Database
-from store.models import Number, StagedNumber, Upload
+from store.models import Number, Upload
 from tests.support.databases import postgres_database
 
 PREVIEW_TARGET = SUBMIT_TARGET = 6.0
@@ -57,26 +56,6 @@ def _timed(fn, *args):
 def _best(fn, *args, repeat: int = 3) -> float:
     """Fastest of a few runs of a sub-second query (the caches warm as a user's second command would)."""
     return min(_timed(fn, *args)[0] for _ in range(repeat))
-
-
-def _naive_preview(db: Database, data: bytes, upload_id: int) -> float:
-    """csv + a plain phonenumbers loop, one query per number, one ORM object per staged number."""
-    start = time.perf_counter()
-    with db.sessions() as session, session.no_autoflush:
-        reader = csv.reader(io.StringIO(data.decode("utf-8-sig")))
-        next(reader)
-        for line, (number, _end) in enumerate(reader, start=2):
-            try:
-                parsed = phonenumbers.parse(number)
-            except phonenumbers.NumberParseException:
-                continue
-            if not phonenumbers.is_valid_number(parsed) or parsed.country_code != 39:
-                continue
-            if session.scalar(select(Number.id).where(Number.e164 == number)) is None:
-                session.add(StagedNumber(upload_id=upload_id, e164=number, row=line))
-        session.flush()
-        session.rollback()
-    return time.perf_counter() - start
 
 
 def _naive_submit(db: Database, count: int, upload_id: int) -> float:
@@ -166,7 +145,7 @@ def _baselines(db: Database, rows: int) -> dict[str, float]:
     settings = Settings()
     sample = rows // SAMPLE
     baseline = preview_csv(db, csv_of(1, first=900_000_000), "roma-cc", settings)
-    figures["naive_preview"] = SAMPLE * _naive_preview(db, csv_of(sample, first=600_000_000), baseline.upload_id)
+    figures["naive_preview"] = SAMPLE * naive_preview(db, csv_of(sample, first=600_000_000), baseline.upload_id)
     figures["naive_submit"] = SAMPLE * _naive_submit(db, sample, baseline.upload_id)
     figures["naive_export"] = SAMPLE * _naive_export(db, sample)
     figures["naive_reply"] = SAMPLE * _naive_count(db, "+3902", sample)

@@ -16,6 +16,7 @@ from urllib.parse import quote, urljoin
 
 import requests
 
+from bot.http import json_object
 from bot.retry import retry_after_seconds
 from bot.tokens import TokenSource
 from provisioning.sync.port import (
@@ -87,7 +88,7 @@ class WebexNumbersApi:
         response = self._send("GET", path, org_id, params={"orgId": org_id})
         if response.status_code >= 300:
             raise _error(response)
-        kind = _json(response).get("pstnConnectionType")
+        kind = json_object(response).get("pstnConnectionType")
         if not isinstance(kind, str) or not kind:
             raise TransientApiError(f"Webex did not say the PSTN connection type of location {location_id}")
         return kind
@@ -99,7 +100,7 @@ class WebexNumbersApi:
                               timeout=min(self.timeout, max(timeout, 0.1)))
         if response.status_code >= 300:
             raise _error(response)
-        body = _json(response)
+        body = json_object(response)
         items, key = (body.get("numbers"), "number") if "numbers" in body else (body.get("phoneNumbers"), "phoneNumber")
         if not isinstance(items, list):
             raise TransientApiError("validateNumbers answered without a list of numbers")
@@ -131,7 +132,7 @@ class WebexNumbersApi:
             response = self._send("GET", url, org_id, params=params)
             if response.status_code >= 300:
                 raise _error(response)
-            items = _json(response).get("phoneNumbers") or []
+            items = json_object(response).get("phoneNumbers") or []
             for item in items:
                 if item.get("phoneNumber"):
                     yield RemoteNumber(item["phoneNumber"], str(item.get("state", "")).upper())
@@ -155,20 +156,12 @@ class WebexNumbersApi:
                 break
             self.tokens.refused(org_id, token)
             if attempt == 2 or (response.status_code == 403 and not getattr(self.tokens, "checks_consent", False)):
-                detail = _json(response).get("message") or response.reason or "refused"
+                detail = json_object(response).get("message") or response.reason or "refused"
                 raise ConsentMissing(org_id, f"[{response.status_code}] {detail} (the organization token was refused)")
         if response.status_code in WAIT_STATUSES:
             wait = retry_after_seconds(response.headers.get("Retry-After"), default=DEFAULT_RETRY_AFTER, floor=1.0)
             raise RateLimited(wait, f"Webex asked to wait ({response.status_code}, retry after {wait:g} s)")
         return response
-
-
-def _json(response: requests.Response) -> dict:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _detail(value) -> str:
@@ -182,7 +175,7 @@ def _refusals(response: requests.Response, numbers: list[str]) -> dict[str, str]
     """Per-number errors of a 2xx or 400 answer, keyed by the number as we sent it."""
     sent = set(numbers)
     refused: dict[str, str] = {}
-    for error in _json(response).get("errors") or []:
+    for error in json_object(response).get("errors") or []:
         if not isinstance(error, dict) or not error.get("number"):
             continue
         number = str(error["number"])
@@ -196,7 +189,7 @@ def _refusals(response: requests.Response, numbers: list[str]) -> dict[str, str]
 
 
 def _error(response: requests.Response) -> Exception:
-    body = _json(response)
+    body = json_object(response)
     detail = body.get("message") or response.reason or "error"
     text = f"[{response.status_code}] {detail}"
     log.warning("Webex numbers API: %s (tracking ID %s)", text,

@@ -19,6 +19,7 @@ from urllib.parse import quote, urljoin
 
 import requests
 
+from bot.http import json_object
 from provisioning.sync.port import ConsentMissing, PermanentApiError, TransientApiError
 
 log = logging.getLogger(__name__)
@@ -156,7 +157,7 @@ class ServiceAppTokens:
             raise PermanentApiError(f"the token manager's refresh token was refused ({response.status_code}): "
                                     "check WEBEX_TOKEN_MANAGER_CLIENT_ID/SECRET/REFRESH_TOKEN")
         self._manager_token = self._held(response, "token manager access token")
-        body = _json(response)
+        body = json_object(response)
         if isinstance(body.get("refresh_token"), str) and body["refresh_token"]:
             self._manager_refresh = body["refresh_token"]
         return self._manager_token.token
@@ -172,21 +173,13 @@ class ServiceAppTokens:
             raise TransientApiError(f"Webex could not issue the {what} ({response.status_code})")
         if response.status_code >= 300:
             raise PermanentApiError(f"Webex refused the {what} ({response.status_code})")
-        body = _json(response)
+        body = json_object(response)
         token = body.get("access_token")
         if not isinstance(token, str) or not token:
             raise TransientApiError(f"Webex answered the {what} request without an access_token")
         expires_in = body.get("expires_in")
         seconds = float(expires_in) if isinstance(expires_in, (int, float)) and expires_in > 0 else DEFAULT_EXPIRES_IN
         return _Held(token, self._clock() + max(seconds - REFRESH_MARGIN, seconds / 2))
-
-
-def _json(response: requests.Response) -> dict:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def token_source(settings) -> TokenSource | None:
