@@ -79,7 +79,7 @@ class WebexNumbersApi:
             refused = _refusals(response, numbers)
             if refused:
                 return RemoveResult([n for n in numbers if n not in refused], refused)
-            message = str(_json(response).get("message") or response.reason or "refused by Webex")
+            message = str(json_object(response).get("message") or response.reason or "refused by Webex")
             return RemoveResult([], dict.fromkeys(numbers, message), whole=True)
         raise _error(response)
 
