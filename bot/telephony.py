@@ -1,4 +1,4 @@
-"""NumbersApi over HTTP: Webex Calling's numbers endpoints, called with `requests`.
+"""NumbersApi over HTTP: Webex Calling's numbers endpoints (add, list, remove), called with `requests`.
 
 The adapter owns its HTTP session, the API base URL (`WEBEX_API_BASE_URL`) and a token
 source it asks for each organization's token. It does not go through the SDK's request loop,
@@ -20,12 +20,14 @@ from bot.http import json_object
 from bot.retry import retry_after_seconds
 from bot.tokens import TokenSource
 from provisioning.sync.port import (
+    MAX_REMOVE,
     AddResult,
     ConsentMissing,
     NumberKind,
     PermanentApiError,
     RateLimited,
     RemoteNumber,
+    RemoveResult,
     TransientApiError,
     Usage,
 )
@@ -59,6 +61,26 @@ class WebexNumbersApi:
             refused = _refusals(response, numbers)
             if response.status_code < 300 or refused:
                 return AddResult([n for n in numbers if n not in refused], refused)
+        raise _error(response)
+
+    def remove_numbers(self, org_id: str, location_id: str, numbers: list[str]) -> RemoveResult:
+        """`DELETE …/locations/{id}/numbers` (204). Webex answers a refusal for the whole request
+        with one message, so a refused batch of several is split into single removes (by the engine),
+        and a refused single number gets Webex's message. 404: the number is not there (removed)."""
+        if not 0 < len(numbers) <= MAX_REMOVE:
+            raise ValueError(f"remove takes 1 to {MAX_REMOVE} numbers, not {len(numbers)}")
+        path = f"telephony/config/locations/{quote(location_id, safe='')}/numbers"
+        response = self._send("DELETE", path, org_id, params={"orgId": org_id}, json={"phoneNumbers": list(numbers)})
+        if response.status_code < 300:
+            return RemoveResult(list(numbers))
+        if response.status_code == 404 and len(numbers) == 1:
+            return RemoveResult(list(numbers))
+        if response.status_code in (400, 409):
+            refused = _refusals(response, numbers)
+            if refused:
+                return RemoveResult([n for n in numbers if n not in refused], refused)
+            message = str(json_object(response).get("message") or response.reason or "refused by Webex")
+            return RemoveResult([], dict.fromkeys(numbers, message), whole=True)
         raise _error(response)
 
     def pstn_connection_type(self, org_id: str, location_id: str) -> str:

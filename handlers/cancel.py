@@ -10,8 +10,8 @@ from provisioning.uploads.submission import cancel
 
 def run(ctx: Context, args: Args) -> Reply:
     summary = cancel(ctx.services.db, ctx.actor, ctx.request.room_id, upload_id(args), settings=ctx.services.settings)
-    return Reply(f"Preview #{summary.upload_id} for {literal(summary.service, NAME_LIMIT)} cancelled: "
-                 "nothing was stored.")
+    nothing = "nothing was released" if summary.kind == "release" else "nothing was stored"
+    return Reply(f"Preview #{summary.upload_id} for {literal(summary.service, NAME_LIMIT)} cancelled: {nothing}.")
 
 
 COMMAND = Command(

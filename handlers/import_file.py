@@ -1,9 +1,9 @@
 """`import`: validate a CSV/XLSX attachment into a preview."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from handlers.base import Reply
+from handlers.base import Attachment, Reply
 from handlers.registry import Args, Command, Context, UsageError
 from handlers.upload import UPLOAD_OPTIONS, preview_entries, with_note
 from provisioning.errors import UserError
@@ -21,20 +21,35 @@ def run(ctx: Context, args: Args) -> Reply:
     if len(ctx.request.attachments) > 1:
         raise UserError("Attach one file per `import`.")
     attachment = ctx.request.attachments[0]
-    settings = ctx.services.settings
     try:
-        if attachment.size is not None:
-            check_size(attachment.size, settings.max_file_bytes)  # before downloading it
-        data = attachment.fetch()
-
-        def entries() -> Iterator[RawEntry]:
-            rows = read_rows(data, attachment.name, max_rows=settings.max_rows, max_bytes=settings.max_file_bytes)
-            return (RawEntry(row.line, row.number, row.range_end) for row in rows)
-
+        data = file_data(ctx, attachment)
+        entries = file_entries(ctx, attachment, data)
         reply = preview_entries(ctx, args, service_name, entries, source="file", filename=attachment.name[:300])
+        settings = ctx.services.settings
         return with_note(reply, columns_used(data, attachment.name, max_bytes=settings.max_file_bytes))
     except FileError as exc:  # the preview's transaction was rolled back: say so
         raise FileError(f"{exc.message} Nothing was stored.") from None
+
+
+def file_data(ctx: Context, attachment: Attachment) -> bytes:
+    """The attachment's bytes, size-checked before downloading."""
+    if attachment.size is not None:
+        check_size(attachment.size, ctx.services.settings.max_file_bytes)
+    return attachment.fetch()
+
+
+def file_entries(ctx: Context, attachment: Attachment, data: bytes | None = None) -> Callable[[], Iterator[RawEntry]]:
+    """The attachment's rows as entries (read afresh on each call); uploads and releases read files
+    the same way."""
+    settings = ctx.services.settings
+    if data is None:
+        data = file_data(ctx, attachment)
+
+    def entries() -> Iterator[RawEntry]:
+        rows = read_rows(data, attachment.name, max_rows=settings.max_rows, max_bytes=settings.max_file_bytes)
+        return (RawEntry(row.line, row.number, row.range_end) for row in rows)
+
+    return entries
 
 
 COMMAND = Command(

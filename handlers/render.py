@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import BinaryIO, Callable, Sequence
 
 from handlers.base import Reply, ReplyFile
+from provisioning.releases.previews import ReleasePreview
 from provisioning.text import MAX_MESSAGE_BYTES, NAME_LIMIT, counted, how_many_fit, literal
 from provisioning.uploads.previews import UploadSummary
 
@@ -74,4 +75,38 @@ def preview_reply(summary: UploadSummary, invalid_report: bytes | BinaryIO | Non
         lines.append(f"There is nothing valid to submit. Fix the entries and upload again (`cancel {summary.upload_id}` "
                      "drops this preview).")
         card = None
+    return Reply("\n".join(lines), card=card, files=files)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'s' if count != 1 else ''}"
+
+
+def release_preview_reply(preview: ReleasePreview, invalid_report: bytes | None) -> Reply:
+    """A release preview: numbers of the service to release, entries left out and why, what to do next."""
+    summary = preview.summary
+    lines = [f"**Release preview #{summary.upload_id} for {literal(summary.service, NAME_LIMIT)}** "
+             f"({summary.entries:,} entr{'ies' if summary.entries != 1 else 'y'} read)",
+             f"- ✅ **{summary.valid:,}** {'number' if summary.valid == 1 else 'numbers'} of this service to release"]
+    lines.extend(f"- ❌ **{count:,}** {reason}" for reason, count in preview.left_out)
+    if summary.duplicates:
+        lines.append(f"- 🔁 **{summary.duplicates:,}** repeated (kept once)")
+    if summary.sample_invalid:
+        lines += ["", "Left out:"]
+        lines.extend(f"- row {i.row} {literal(i.value, 40)}: {i.reason}" for i in summary.sample_invalid)
+    files: tuple[ReplyFile, ...] = ()
+    if invalid_report is not None:
+        name = f"release-{summary.upload_id}-left-out.csv"
+        files = (ReplyFile(name, invalid_report),)
+        lines.append(f"…and {summary.reported - len(summary.sample_invalid):,} more: every row is in `{name}`.")
+    lines.append("")
+    card: dict | None = None
+    if summary.valid:
+        lines.append(f"Nothing is released yet. `submit {summary.upload_id}` releases the "
+                     f"{_plural(summary.valid, 'number')}, all or nothing; `cancel {summary.upload_id}` drops "
+                     "the preview.")
+        card = {"kind": "preview", "upload_id": summary.upload_id, "service": summary.service}
+    else:
+        lines.append(f"There is nothing of this service to release (`cancel {summary.upload_id}` drops "
+                     "this preview).")
     return Reply("\n".join(lines), card=card, files=files)

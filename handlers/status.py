@@ -5,7 +5,7 @@ from handlers.base import Reply
 from handlers.registry import Args, Command, Context
 from handlers.render import when
 from provisioning.leads.listing import service_report
-from provisioning.sync.states import SYNC_STATES
+from provisioning.sync.states import RELEASE_STATES, SYNC_STATES
 from provisioning.text import NAME_LIMIT, counted, literal, shown
 
 
@@ -13,7 +13,8 @@ def run(ctx: Context, args: Args) -> Reply:
     report = service_report(ctx.services.db, ctx.actor, args.one("the SERVICE name"))
     lead = report.lead
     total = sum(lead.counts.values())
-    states = ", ".join(f"{state} {lead.counts.get(state, 0):,}" for state in SYNC_STATES)
+    shown_states = [*SYNC_STATES, *(s for s in RELEASE_STATES if lead.counts.get(s))]  # released ones while it lasts
+    states = ", ".join(f"{state} {lead.counts.get(state, 0):,}" for state in shown_states)
     lines = [
         f"**{literal(lead.service, NAME_LIMIT)}** ({literal(lead.customer, NAME_LIMIT)}) — **{lead.status.label}**",
         f"- {lead.product}, {lead.mode}; org {literal(lead.org_id, NAME_LIMIT)}, "
@@ -28,9 +29,11 @@ def run(ctx: Context, args: Args) -> Reply:
     if report.recent_uploads:
         lines.append("Recent uploads:")
         for upload in report.recent_uploads:
-            ready_note = f", Ready notified {when(upload.ready_notified_at)}" if upload.ready_notified_at else ""
+            done = "released" if upload.kind == "release" else "Ready notified"
+            ready_note = f", {done} {when(upload.ready_notified_at)}" if upload.ready_notified_at else ""
             state = "expired" if upload.state == "expiring" else upload.state  # its rows are being deleted
-            lines.append(f"- #{upload.upload_id} {state}: {counted(upload.valid, 'number')}, "
+            what = " release" if upload.kind == "release" else ""
+            lines.append(f"- #{upload.upload_id}{what} {state}: {counted(upload.valid, 'number')}, "
                          f"{when(upload.created_at)}{ready_note}")
     return Reply("\n".join(lines))
 

@@ -27,6 +27,11 @@ MODES = ("integrated", "non-integrated")
 ROLES = ("operator", "admin")
 NUMBER_TYPES = ("user", "service", "contact-center")
 SYNC_STATES = ("pending", "pushed", "live", "failed")  # a number's way into Webex, in order
+# A released number's way out (SPEC §5.3): `removing` until Webex took the remove (or, for a
+# non-integrated service, until the customer removed it), `removed` until the poll stops listing it.
+RELEASE_STATES = ("removing", "removed")
+NUMBER_STATES = (*SYNC_STATES, *RELEASE_STATES)
+UPLOAD_KINDS = ("upload", "release")  # a release is previewed, submitted and cancelled like an upload
 # An upload's life: a preview is submitted, cancelled, or left until it expires; an expiring
 # preview's staged rows are being deleted (provisioning.uploads.expiry), then it is expired.
 UPLOAD_STATES = ("preview", "submitted", "cancelled", "expiring", "expired")
@@ -152,7 +157,11 @@ class Service(Base):
 
 
 class Upload(Base):
-    """One submission of numbers: a preview until submitted, cancelled or expired (`UPLOAD_STATES`)."""
+    """One submission of numbers: a preview until submitted, cancelled or expired (`UPLOAD_STATES`).
+
+    A release (`kind` "release") is the same thing the other way round: its staged numbers are
+    those to take out of the service, and it has no calling profile, SIP connection or type.
+    """
 
     __tablename__ = "uploads"
     __table_args__ = (Index("ix_uploads_open", "room_id", "operator_id", "state"),
@@ -163,18 +172,20 @@ class Upload(Base):
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), index=True)
     operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
     room_id: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(10), default="upload", server_default="upload")
     source: Mapped[str] = mapped_column(String(20))
     filename: Mapped[str | None] = mapped_column(String(300))
     number_type: Mapped[str] = mapped_column(String(20))
     cac: Mapped[int | None] = mapped_column(Integer)
-    calling_profile_id: Mapped[int] = mapped_column(ForeignKey("calling_profiles.id"))
-    sip_connection_id: Mapped[int] = mapped_column(ForeignKey("sip_connections.id"))
+    calling_profile_id: Mapped[int | None] = mapped_column(ForeignKey("calling_profiles.id"))
+    sip_connection_id: Mapped[int | None] = mapped_column(ForeignKey("sip_connections.id"))
     service_info: Mapped[str] = mapped_column(String(255), default="")
     entries: Mapped[int] = mapped_column(Integer, default=0)
     valid_count: Mapped[int] = mapped_column(Integer, default=0)
     invalid_count: Mapped[int] = mapped_column(Integer, default=0)
     already_count: Mapped[int] = mapped_column(Integer, default=0)
     duplicate_count: Mapped[int] = mapped_column(Integer, default=0)
+    released_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # a release's numbers gone
     state: Mapped[str] = mapped_column(String(20), default="preview")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -183,8 +194,8 @@ class Upload(Base):
 
     service: Mapped[Service] = relationship()
     operator: Mapped[Operator] = relationship()
-    calling_profile: Mapped[CallingProfile] = relationship()
-    sip_connection: Mapped[SipConnection] = relationship()
+    calling_profile: Mapped[CallingProfile | None] = relationship()
+    sip_connection: Mapped[SipConnection | None] = relationship()
 
 
 class StagedNumber(Base):
@@ -239,6 +250,37 @@ class Number(Base):
     sync_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     live_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    release_id: Mapped[int | None] = mapped_column(Integer, index=True)  # the release taking it out (no key, as above)
+
+
+class NumberHistory(Base):
+    """One stretch of a number being live in a service, for metering (SPEC §1, `usage`).
+
+    Written when the poll first sees the number ACTIVE and closed when it is released; it
+    outlives the number row, and a number released and uploaded again has one row per stretch.
+    Type, CAC and service info are copied: they are what the stretch is billed on.
+    """
+
+    __tablename__ = "number_history"
+    __table_args__ = (Index("ix_number_history_tenant_live", "tenant_id", "live_since"),
+                      Index("ix_number_history_tenant_released", "tenant_id", "released_at"),
+                      # covers the month's aggregate of `usage`, grouped in index order (no sort, no table reads)
+                      Index("ix_number_history_usage", "tenant_id", "service_id", "number_type", "service_info",
+                            "live_since", "released_at", "cac"),
+                      Index("ix_number_history_e164_open", "e164", "released_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    e164: Mapped[str] = mapped_column(String(16))
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), index=True)
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id", ondelete="SET NULL"))
+    release_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id", ondelete="SET NULL"))
+    number_type: Mapped[str] = mapped_column(String(20))
+    cac: Mapped[int | None] = mapped_column(Integer)
+    service_info: Mapped[str] = mapped_column(String(255), default="")
+    live_since: Mapped[datetime] = mapped_column(UTCDateTime())
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AuditEntry(Base):

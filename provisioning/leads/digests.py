@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from provisioning.audit import audit
@@ -18,7 +18,8 @@ from provisioning.leads.status import STATUS_ORDER, ServiceStatus, status_counts
 from provisioning.outbox import queue_message
 from provisioning.text import MAX_MESSAGE_BYTES, NAME_LIMIT, counted, literal
 from store.db import Database
-from store.models import SYNC_STATES, Customer, DigestSubscription, Service, Tenant, utcnow
+from store.models import (NUMBER_TYPES, SYNC_STATES, Customer, DigestSubscription, NumberHistory, Service, Tenant,
+                          utcnow)
 
 MAX_DIGEST_BYTES = MAX_MESSAGE_BYTES - 939  # room for the "…and N more" line and the failures list
 
@@ -38,6 +39,17 @@ def due_digests(session: Session, now: datetime) -> list[DigestSubscription]:
 def _cell(text: str) -> str:
     """A name in a table cell: literal, with the `|` that would end the cell escaped."""
     return literal(text, NAME_LIMIT).replace("|", "\\|")
+
+
+def live_now(session: Session, tenant_id: int) -> str:
+    """The metering counts right now: numbers live in the tenant's services, by number type."""
+    by_type = dict(session.execute(
+        select(NumberHistory.number_type, func.count())
+        .where(NumberHistory.tenant_id == tenant_id, NumberHistory.released_at.is_(None))
+        .group_by(NumberHistory.number_type)).all())
+    total = sum(by_type.values())
+    kinds = " · ".join(f"{kind} {by_type[kind]:,}" for kind in NUMBER_TYPES if by_type.get(kind))
+    return f"Numbers live now: **{total:,}**" + (f" ({kinds})" if kinds else "") + "; `usage` meters the month."
 
 
 def build_digest(session: Session, tenant_id: int, now: datetime) -> str:
@@ -61,7 +73,7 @@ def build_digest(session: Session, tenant_id: int, now: datetime) -> str:
         f"{label} {n}" for label in STATUS_ORDER
         if (n := sum(1 for s in services if found[s.id].label == label))
     )
-    lines = [title, "", summary, "",
+    lines = [title, "", summary, "", live_now(session, tenant_id), "",
              "| Status | Service | Customer | Pending | Pushed | Live | Failed |",
              "|---|---|---|---:|---:|---:|---:|"]
     reasons: list[str] = []

@@ -70,6 +70,7 @@ class RecentUpload:
     valid: int
     created_at: datetime
     ready_notified_at: datetime | None
+    kind: str = "upload"
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,8 @@ def service_report(db: Database, actor: Actor, name: str) -> ServiceReport:
         customer = session.scalar(select(Customer.name).where(Customer.id == service.customer_id))
         counts = status_counts(session, [service.id])[service.id]
         uploads = session.execute(
-            select(Upload.id, Upload.state, Upload.valid_count, Upload.created_at, Upload.ready_notified_at)
+            select(Upload.id, Upload.state, Upload.valid_count, Upload.created_at, Upload.ready_notified_at,
+                   Upload.kind)
             .where(Upload.service_id == service.id).order_by(Upload.id.desc()).limit(5)).all()
         reason = consent.waiting_reason(session, service.org_id)
         return ServiceReport(_lead(service, customer, counts, reason is not None),

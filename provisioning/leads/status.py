@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from provisioning import consent
-from store.models import Number, Service, SyncTask
+from store.models import RELEASE_STATES, Number, Service, SyncTask
 
 PENDING_CONSENT = "Pending Consent"
 PENDING_PROVISIONING = "Pending Provisioning"
@@ -37,7 +37,8 @@ class ServiceStatus:
 
 
 def derive_status(service: Service, counts: Mapping[str, int], awaiting_consent: bool = False) -> ServiceStatus:
-    """The status of `service` given its numbers per sync state (pending/pushed/live/failed).
+    """The status of `service` given its numbers per state (pending/pushed/live/failed, and
+    removing/removed while a release takes numbers out).
 
     `awaiting_consent`: a Service App is configured and no org token can be had (SPEC §5.1).
     """
@@ -45,6 +46,8 @@ def derive_status(service: Service, counts: Mapping[str, int], awaiting_consent:
         return ServiceStatus(REMOVING)
     if service.consented_on is None or awaiting_consent:
         return ServiceStatus(PENDING_CONSENT)
+    if any(counts.get(state) for state in RELEASE_STATES):
+        return ServiceStatus(REMOVING)
     total = sum(counts.values())
     if total == 0:
         return ServiceStatus(PENDING_PROVISIONING)

@@ -7,6 +7,7 @@ re-posts an acknowledged batch); every service polls the location's numbers and 
 ACTIVE ones live. A task finishes when none of its numbers is pending or pushed; the Ready
 and failure notices go to the outbox in the same transaction. Failures are retried with
 exponential backoff and jitter (429s after Retry-After) until `sync_max_attempts`.
+A release's task (an upload of kind "release") runs the removal pass instead (`releases.removal`).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from sqlalchemy import case, func, select, update
 from provisioning import consent
 from provisioning.backoff import Backoff
 from provisioning.numbers.metadata import number_kind
+from provisioning.releases.removal import RemovalPass, fail_release
 from provisioning.settings import Settings
 from provisioning.sync import states as nums
 from provisioning.sync.claims import Claim, LeaseLost, claim_due, release, renew
@@ -36,7 +38,7 @@ from provisioning.sync.port import (
 )
 from provisioning.sync.pstn import PstnGuard
 from store.db import Database
-from store.models import Service, SyncTask, utcnow
+from store.models import Service, SyncTask, Upload, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,9 @@ class SyncRunReport:
     lost: int = 0
     paused: int = 0
     notices: int = 0
+    remove_requests: int = 0
+    removed: int = 0
+    released: int = 0
     next_due_at: datetime | None = None
 
 
@@ -69,6 +74,7 @@ class _Job:
     location_id: str
     removing: bool
     attempts: int
+    kind: str = "upload"
 
 
 class SyncEngine:
@@ -128,6 +134,9 @@ class SyncEngine:
     def _work(self, claim: Claim, report: SyncRunReport) -> None:
         job = self._load(claim)
         try:
+            if job.kind == "release":
+                self._remove(job, report)
+                return
             if job.removing:
                 self._close(job, "cancelled", report)
                 return
@@ -157,8 +166,24 @@ class SyncEngine:
     def _load(self, claim: Claim) -> _Job:
         with self.db.sessions() as session:
             service = session.get(Service, claim.service_id)
+            kind = session.scalar(select(Upload.kind).where(Upload.id == claim.upload_id))
             return _Job(claim, service.id, service.name, service.mode, service.org_id,
-                        service.location_id, service.removing, claim.attempts)
+                        service.location_id, service.removing, claim.attempts, kind)
+
+    def _remove(self, job: _Job, report: SyncRunReport) -> None:
+        """A release's pass: remove its numbers from Webex and release those the poll no longer lists.
+        Without consent it waits like a sync (ConsentMissing on a DELETE lands in `_work` the same way)."""
+        if self.live_consent and not self._consented(job):
+            self._wait_for_consent(job, None, report)
+            return
+        done = RemovalPass(self.db, self.api, job.claim, self._clock, self.lease, self.settings.sync_poll_seconds,
+                           self._fresh_listing, lambda session: self._progress(session, job),
+                           lambda org, location: self.pstn.check(self.api, org, location)).run()
+        report.remove_requests += done.remove_requests
+        report.removed += done.removed
+        report.refused += done.refused
+        report.released += done.released
+        report.finished += done.finished
 
     def _push_pending(self, job: _Job, report: SyncRunReport) -> None:
         """Post pending numbers batch by batch, committing each outcome at once."""
@@ -214,6 +239,11 @@ class SyncEngine:
             elsewhere = {n: m for n, m in nums.doubtful(session, job.service_id).items() if n not in present}
             nums.mark_with_errors(session, elsewhere, "failed")
             report.refused += len(elsewhere)
+
+    def _fresh_listing(self, org_id: str, location_id: str, fresh: bool) -> dict[str, str]:
+        if fresh:
+            self._listings.pop((org_id, location_id), None)
+        return self._listing(org_id, location_id)
 
     def _listing(self, org_id: str, location_id: str) -> dict[str, str]:
         """The location's numbers and states, listed once per pass (until we add to it)."""
@@ -276,8 +306,11 @@ class SyncEngine:
         with self.db.sessions.begin() as session:
             release(session, job.claim, state="failed", finished_at=now, last_error=reason,
                     attempts=job.attempts + 1)
-            nums.fail_remaining(session, job.claim.upload_id, reason)
-            notify_failed(session, job.claim.upload_id, reason, now)
+            if job.kind == "release":
+                fail_release(session, job.claim.upload_id, reason, now)
+            else:
+                nums.fail_remaining(session, job.claim.upload_id, reason)
+                notify_failed(session, job.claim.upload_id, reason, now)
         report.failed += 1
         report.notices += 1
 

@@ -28,6 +28,16 @@ class AddResult:
 
 
 @dataclass(frozen=True)
+class RemoveResult:
+    """What one remove call did: numbers Webex took out (or never had), and numbers it refused
+    with its message (a location's main number, a number still assigned)."""
+
+    removed: list[str]
+    refused: dict[str, str] = field(default_factory=dict)
+    whole: bool = False  # Webex refused the request as a whole, naming no number: try them one by one
+
+
+@dataclass(frozen=True)
 class RemoteNumber:
     """A number as Webex lists it in a location; `state` is ACTIVE or INACTIVE."""
 
@@ -80,6 +90,13 @@ class NumbersApi(Protocol):
     def list_numbers(self, org_id: str, location_id: str) -> Iterator[RemoteNumber]:
         """Every number of the location, all pages."""
         ...
+
+    def remove_numbers(self, org_id: str, location_id: str, numbers: list[str]) -> RemoveResult:
+        """Remove `numbers` (at most `MAX_REMOVE`) from the location; raise the errors above on failure."""
+        ...
+
+
+MAX_REMOVE = 5  # Webex removes at most 5 numbers per request
 
 
 def usage_for(number_type: str) -> Usage:

@@ -11,8 +11,12 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from provisioning.metering.history import open_stretches
 from store.bulk import chunks
-from store.models import SYNC_STATES, Number
+from store.models import NUMBER_STATES, RELEASE_STATES, SYNC_STATES, Number
+
+__all__ = ["RELEASE_STATES", "SYNC_STATES", "doubtful", "fail_remaining", "first_failure", "mark", "mark_with_errors",
+           "not_live", "pending_by_type", "upload_counts"]
 
 CHUNK = 5000
 NOT_LIVE = ("pending", "pushed")
@@ -60,7 +64,8 @@ def doubtful(session: Session, service_id: int) -> dict[str, str]:
 
 def mark(session: Session, numbers: list[str], state: str, *, from_states: tuple[str, ...],
          now: datetime | None = None) -> int:
-    """Move `numbers` that are in one of `from_states` to `state`, clearing their errors.
+    """Move `numbers` that are in one of `from_states` to `state`, clearing their errors; numbers
+    going live open their metering stretch (`metering.history`).
 
     Callers pass numbers they just read for one upload or service; e164 is unique across
     services, so the update needs no other key. The guard is written as NOT IN so that the
@@ -70,7 +75,7 @@ def mark(session: Session, numbers: list[str], state: str, *, from_states: tuple
     values: dict = {"sync_state": state, "sync_error": None}
     if state == "live":
         values["live_at"] = now
-    others = [s for s in SYNC_STATES if s not in from_states]
+    others = [s for s in NUMBER_STATES if s not in from_states]
     changed = 0
     for chunk in chunks(sorted(numbers), CHUNK):
         changed += session.execute(
@@ -79,6 +84,8 @@ def mark(session: Session, numbers: list[str], state: str, *, from_states: tuple
             .values(**values)
             .execution_options(synchronize_session=False)
         ).rowcount
+        if state == "live" and now is not None:
+            open_stretches(session, chunk, now)
     return changed
 
 
@@ -90,7 +97,7 @@ def mark_with_errors(session: Session, errors: dict[str, str], state: str) -> No
     statement = (
         update(_numbers)
         .where(_numbers.c.e164 == bindparam("b_e164"),
-               *(_numbers.c.sync_state != s for s in SYNC_STATES if s not in NOT_LIVE))
+               *(_numbers.c.sync_state != s for s in NUMBER_STATES if s not in NOT_LIVE))
         .values(sync_state=state, sync_error=bindparam("b_error"))
     )
     session.connection().execute(statement, [{"b_e164": n, "b_error": m} for n, m in errors.items()])

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
 from provisioning import consent
@@ -12,7 +13,7 @@ from provisioning.directory import Actor, find_calling_profile, find_service, fi
 from provisioning.errors import UserError
 from provisioning.text import NAME_LIMIT, literal
 from store.db import Database
-from store.models import INT_MAX, NUMBER_TYPES, CallingProfile, Service, SipConnection
+from store.models import INT_MAX, NUMBER_TYPES, RELEASE_STATES, CallingProfile, Number, Service, SipConnection
 
 USER_CAC = 2
 MAX_CAC = INT_MAX  # what the uploads.cac column holds on every database
@@ -56,6 +57,17 @@ def check_accepts_numbers(service: Service) -> None:
             f"Service {literal(service.name, NAME_LIMIT)} is Pending Consent: the customer must consent before "
             "numbers can be uploaded."
         )
+
+
+def check_not_releasing(session: Session, service: Service) -> None:
+    """A service whose numbers are being released shows Removing and takes no new numbers (SPEC §2.7)
+    until the release is done; the numbers it releases can then be uploaded again, anywhere."""
+    releasing = session.scalar(select(func.count()).select_from(Number).where(
+        Number.service_id == service.id, Number.sync_state.in_(RELEASE_STATES)))
+    if releasing:
+        raise UserError(f"Service {literal(service.name, NAME_LIMIT)} is Removing: {releasing:,} "
+                        f"number{'s are' if releasing != 1 else ' is'} being released. Upload again once the release "
+                        f"is done ({literal(f'status {service.name}', NAME_LIMIT + 7)} shows progress).")
 
 
 def parse_cac(number_type: str, raw: str) -> int | None:

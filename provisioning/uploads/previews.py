@@ -29,7 +29,7 @@ from provisioning.numbers.validation import Invalid, RawEntry, Tally, Valid, par
 from provisioning.progress import Progress, silent
 from provisioning.settings import Settings
 from provisioning.text import NAME_LIMIT, literal
-from provisioning.uploads.options import UploadOptions, check_accepts_numbers, check_options
+from provisioning.uploads.options import UploadOptions, check_accepts_numbers, check_not_releasing, check_options
 from provisioning.uploads.webex_check import CHECKED, NumberCheck, check_with_webex
 from store.bulk import bulk_insert, chunks, refresh_statistics, stream
 from store.db import Database
@@ -58,6 +58,7 @@ class UploadSummary:
     duplicates: int
     entries: int
     sample_invalid: tuple[Invalid, ...]
+    kind: str = "upload"  # or "release"
     webex_check: str | None = None  # "checked" by Webex's validateNumbers, "local" only, or not applicable
     sampled: int = 0  # report entries the sample covers (a run of a range is one sample line)
     read_as: tuple[tuple[str, str], ...] = ()  # (entry as written, how it was read) where they differ
@@ -154,6 +155,7 @@ def _preview(session: Session, actor: Actor, room_id: str, service_name: str, op
              number_check: NumberCheck | None, progress: Progress) -> UploadSummary:
     service = find_service(session, actor, service_name)
     check_accepts_numbers(service)
+    check_not_releasing(session, service)
     checked = check_options(session, actor, service, options)
     checker = NumberChecker(service.country)
     total = count_numbers(entries(), checker, max_range=settings.max_range, limit=settings.max_upload_numbers,
@@ -220,7 +222,8 @@ def summarize(session: Session, upload: Upload, sample: int = 10, webex_check: s
     grouped, sampled = _grouped([Invalid(r.row, r.value, r.reason) for r in rows], sample)
     return UploadSummary(
         upload.id, upload.service.name, upload.state, upload.valid_count, upload.invalid_count,
-        upload.already_count, upload.duplicate_count, upload.entries, grouped, sampled=sampled, webex_check=webex_check,
+        upload.already_count, upload.duplicate_count, upload.entries, grouped, upload.kind or "upload",
+        sampled=sampled, webex_check=webex_check,
     )
 
 

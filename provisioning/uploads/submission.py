@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from provisioning.audit import audit
 from provisioning.directory import AccessDenied, Actor
 from provisioning.errors import UserError
+from provisioning.releases.submission import ReleaseOutcome, submit_release
 from provisioning.settings import Settings
 from provisioning.text import NAME_LIMIT, literal
-from provisioning.uploads.options import check_accepts_numbers
+from provisioning.uploads.options import check_accepts_numbers, check_not_releasing
 from provisioning.uploads.previews import UploadSummary, summarize
 from store.bulk import refresh_statistics
 from store.db import Database
@@ -46,14 +47,14 @@ def find_open_upload(session: Session, actor: Actor, room_id: str, upload_id: in
             raise UserError("You have no open preview in this space. Start one with `upload` or `import`.")
         raise UserError(f"No upload #{upload_id} in tenant {literal(actor.tenant_name, NAME_LIMIT)}.")
     if upload.room_id != room_id and upload.operator_id != actor.operator_id:
-        raise AccessDenied(f"Sorry, upload #{upload.id} was previewed in another space: there any operator of the "
-                           "tenant can submit or cancel it, from here only the operator who made it.")
+        raise AccessDenied(f"Sorry, {upload.kind} #{upload.id} was previewed in another space: there any operator "
+                           "of the tenant can submit or cancel it, from here only the operator who made it.")
     if upload.state in EXPIRED or (upload.state == "preview" and upload.created_at <= utcnow() - ttl):
         hours = round(ttl.total_seconds() / 3600)
         raise UserError(f"Preview #{upload.id} expired: previews are kept for {hours} hour{'s' if hours != 1 else ''}. "
                         "Nothing was stored; run the upload or import again for a fresh preview.")
     if upload.state != "preview":
-        raise UserError(f"Upload #{upload.id} is already {upload.state}: nothing to do.")
+        raise UserError(f"{upload.kind.capitalize()} #{upload.id} is already {upload.state}: nothing to do.")
     return upload
 
 
@@ -62,16 +63,21 @@ def preview_ttl(settings: Settings) -> timedelta:
 
 
 def submit(db: Database, actor: Actor, room_id: str, upload_id: int | None = None, *,
-           settings: Settings) -> UploadSummary:
-    """Store every staged number of the preview in one statement, or nothing (SPEC §2.8)."""
+           settings: Settings) -> UploadSummary | ReleaseOutcome:
+    """Store every staged number of the preview in one statement, or nothing (SPEC §2.8); a
+    release preview releases its numbers instead, also all or nothing (SPEC §5.3)."""
     with db.sessions.begin() as session:
         return _submit(session, actor, room_id, upload_id, preview_ttl(settings))
 
 
-def _submit(session: Session, actor: Actor, room_id: str, upload_id: int | None, ttl: timedelta) -> UploadSummary:
+def _submit(session: Session, actor: Actor, room_id: str, upload_id: int | None,
+            ttl: timedelta) -> UploadSummary | ReleaseOutcome:
     upload = find_open_upload(session, actor, room_id, upload_id, ttl=ttl, lock=True)
+    if upload.kind == "release":
+        return submit_release(session, actor, room_id, upload)
     service = upload.service
     check_accepts_numbers(service)
+    check_not_releasing(session, service)
     if upload.valid_count == 0:
         raise UserError(f"Upload #{upload.id} has no valid numbers to submit. `cancel {upload.id}` drops it.")
     now = utcnow()
@@ -128,7 +134,7 @@ def cancel(db: Database, actor: Actor, room_id: str, upload_id: int | None = Non
                         .execution_options(synchronize_session=False))
         upload.state = "cancelled"
         upload.cancelled_at = utcnow()
-        audit(session, actor.email, "upload.cancel", f"upload {upload.id}", tenant_id=actor.tenant_id,
+        audit(session, actor.email, f"{upload.kind}.cancel", f"{upload.kind} {upload.id}", tenant_id=actor.tenant_id,
               room_id=room_id)
         return summarize(session, upload)
 

@@ -6,7 +6,7 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Iterator
 
-from provisioning.sync.port import AddResult, RemoteNumber
+from provisioning.sync.port import MAX_REMOVE, AddResult, RemoteNumber, RemoveResult
 
 
 class SimulatedCrash(BaseException):
@@ -32,14 +32,18 @@ class FakeNumbersApi:
         self.refusals: dict[str, str] = {}
         self.add_calls: list[AddCall] = []
         self.list_calls = 0
+        self.remove_calls: list[tuple[str, ...]] = []
+        self.main_numbers: set[str] = set()  # numbers Webex refuses to remove
+        self.remove_later = False  # Webex takes a remove but the number stays listed until `settle()`
+        self._removed_unsettled: set[str] = set()
         self.pstn: dict[tuple[str, str], str] = {}
         self.pstn_calls = 0
-        self._script: dict[str, deque] = {"add": deque(), "list": deque(), "pstn": deque()}
+        self._script: dict[str, deque] = {"add": deque(), "list": deque(), "remove": deque(), "pstn": deque()}
         self._crash: tuple[int, bool] | None = None
 
     # scripting ------------------------------------------------------------------------------
     def fail_next(self, operation: str, error: BaseException, times: int = 1) -> None:
-        """The next `times` calls of `operation` ("add", "list" or "pstn") raise `error`."""
+        """The next `times` calls of `operation` ("add", "list", "remove" or "pstn") raise `error`."""
         with self.lock:
             self._script[operation].extend([error] * times)
 
@@ -51,6 +55,20 @@ class FakeNumbersApi:
         """The customer adds numbers in Control Hub."""
         with self.lock:
             self.locations.setdefault((org_id, location_id), {}).update(dict.fromkeys(numbers, state))
+
+    def hide(self, org_id: str, location_id: str, numbers: list[str]) -> None:
+        """The customer removes numbers in Control Hub."""
+        with self.lock:
+            for number in numbers:
+                self.locations.get((org_id, location_id), {}).pop(number, None)
+
+    def settle(self) -> None:
+        """Removals Webex accepted earlier are done: the numbers are no longer listed."""
+        with self.lock:
+            for numbers in self.locations.values():
+                for number in self._removed_unsettled:
+                    numbers.pop(number, None)
+            self._removed_unsettled.clear()
 
     # observations ---------------------------------------------------------------------------
     def post_counts(self) -> Counter:
@@ -90,6 +108,25 @@ class FakeNumbersApi:
                 self._crash = None
                 raise SimulatedCrash(f"killed after add call {call_number} was accepted")
             return AddResult([n for n in numbers if n not in refused], refused)
+
+    def remove_numbers(self, org_id: str, location_id: str, numbers: list[str]) -> RemoveResult:
+        with self.lock:
+            if self._script["remove"]:
+                raise self._script["remove"].popleft()
+            if not 0 < len(numbers) <= MAX_REMOVE:
+                raise AssertionError(f"Webex refuses a remove of {len(numbers)} numbers")
+            self.remove_calls.append(tuple(numbers))
+            refused = [n for n in numbers if n in self.main_numbers]
+            if refused:
+                message = f"{refused[0]} is the location's main number: it cannot be removed."
+                return RemoveResult([], dict.fromkeys(numbers, message), whole=True)
+            here = self.locations.get((org_id, location_id), {})
+            for number in numbers:
+                if self.remove_later:
+                    self._removed_unsettled.add(number)
+                else:
+                    here.pop(number, None)
+            return RemoveResult(list(numbers))
 
     def list_numbers(self, org_id: str, location_id: str) -> Iterator[RemoteNumber]:
         with self.lock:

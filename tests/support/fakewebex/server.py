@@ -312,3 +312,15 @@ class FakeWebex:
 
     def activate(self, org: str, location: str, numbers: Iterable[str] | None = None) -> None:
         self.telephony.activate(org, location, None if numbers is None else list(numbers))
+
+    @property
+    def remove_requests(self) -> list[tuple[str, str, list[str]]]:
+        """(org, location, numbers) of each remove call that reached the fake."""
+        with self.state.lock:
+            return list(self.telephony.remove_requests)
+
+    def set_main_number(self, org: str, location: str, e164: str) -> None:
+        self.telephony.set_main_number(org, location, e164)
+
+    def customer_removes(self, org: str, location: str, numbers: Iterable[str]) -> None:
+        self.telephony.customer_removes(org, location, list(numbers))

@@ -4,9 +4,13 @@
 body (the documented response has no properties), or 400 with a per-number `errors` list when
 some numbers are refused; the others are added all the same (`partial_status` 201 makes the
 refusals come in a 2xx, as seen in the wild). `GET /v1/telephony/config/numbers` pages with
-`start`/`max` and a `Link: rel="next"` header. `GET /v1/telephony/pstn/locations/{id}/connection`
-says the location's `pstnConnectionType`; `POST .../actions/validateNumbers/invoke` says whether
-each number is Available in the org.
+`start`/`max` and a `Link: rel="next"` header.
+`DELETE /v1/telephony/config/locations/{locationId}/numbers?orgId=` takes `{"phoneNumbers": [...]}`
+of at most 5 numbers and answers 204; it refuses the whole request (400) for more than 5, for a
+number not in the location, and for the location's main number ("A location's main number cannot
+be removed"). Removed numbers are no longer listed.
+`GET /v1/telephony/pstn/locations/{id}/connection` says the location's `pstnConnectionType`;
+`POST .../actions/validateNumbers/invoke` says whether each number is Available in the org.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ STATES = {"ACTIVE", "INACTIVE"}
 CODE_EXISTS = 9677
 CODE_INVALID = 9676
 CODE_REFUSED = 9678
+MAX_REMOVE = 5
 PSTN_NAMES = {"LOCAL_GATEWAY": "Premises-based PSTN", "NON_INTEGRATED_CCP": "Non-integrated CCP",
               "INTEGRATED_CCP": "Integrated CCP", "CISCO_PSTN": "Cisco Calling Plans"}
 MAX_VALIDATE = 500
@@ -55,6 +60,8 @@ class Telephony:
         self.validate_shape = "numbers"  # or "phoneNumbers": both answer shapes are seen in the wild
         self._pstn: dict[tuple[str, str], str] = {}
         self.add_requests: list[AddRequest] = []
+        self.remove_requests: list[tuple[str, str, list[str]]] = []
+        self._main: dict[tuple[str, str], str] = {}
         self._names: dict[tuple[str, str], str] = {}
         self._numbers: dict[tuple[str, str], dict[str, dict]] = {}
         self._refusals: dict[str, str] = {}
@@ -106,6 +113,40 @@ class Telephony:
         """Make future add calls refuse these numbers with the given message."""
         with self.lock:
             self._refusals.update(refusals)
+
+    def set_main_number(self, org: str, location: str, e164: str) -> None:
+        """The location's main number, which Webex never removes."""
+        with self.lock:
+            self._main[(org, location)] = e164
+
+    def customer_removes(self, org: str, location: str, numbers: list[str]) -> None:
+        """The customer removing numbers in Control Hub (no API call)."""
+        with self.lock:
+            for e164 in numbers:
+                self._numbers.get((org, location), {}).pop(e164, None)
+
+    def remove(self, org: str, location: str, body: dict) -> None:
+        """Remove every number of the request, or none (WebexError)."""
+        numbers = body.get("phoneNumbers")
+        if not isinstance(numbers, list) or not numbers or not all(isinstance(n, str) for n in numbers):
+            raise WebexError(400, "phoneNumbers must be a non-empty list of strings.")
+        if len(numbers) > MAX_REMOVE:
+            raise WebexError(400, f"The maximum number of phone numbers that can be removed is {MAX_REMOVE}.")
+        with self.lock:
+            self.remove_requests.append((org, location, list(numbers)))
+            here = self._numbers.get((org, location))
+            if here is None:
+                raise WebexError(404, "Location not found.")
+            for e164 in numbers:
+                if self._main.get((org, location)) == e164:
+                    raise WebexError(400, f"{e164} is the location's main number: a location's main number "
+                                          "cannot be removed.")
+                if e164 in self._refusals:
+                    raise WebexError(400, self._refusals[e164])
+                if e164 not in here:
+                    raise WebexError(404, f"Phone number {e164} not found in the location.")
+            for e164 in numbers:
+                del here[e164]
 
     def activate(self, org: str, location: str, numbers: list[str] | None = None) -> None:
         with self.lock:
@@ -183,7 +224,7 @@ class Telephony:
 
 
 def register(app: Flask, telephony: Telephony) -> None:
-    """Mount the two telephony endpoints on the fake's Flask app."""
+    """Mount the telephony endpoints on the fake's Flask app."""
 
     @app.post("/v1/telephony/config/locations/<location_id>/numbers")
     def add_numbers(location_id: str) -> Response:
@@ -197,6 +238,15 @@ def register(app: Flask, telephony: Telephony) -> None:
         if errors:
             return json_response({"errors": errors}, status=telephony.partial_status)
         return Response(status=201)
+
+    @app.delete("/v1/telephony/config/locations/<location_id>/numbers")
+    def remove_numbers(location_id: str) -> Response:
+        org = request.args.get("orgId") or telephony.default_org
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise WebexError(400, "Request body must be a JSON object.")
+        telephony.remove(org, location_id, body)
+        return Response(status=204)
 
     @app.get("/v1/telephony/pstn/locations/<location_id>/connection")
     def pstn_connection(location_id: str) -> Response:
