@@ -312,3 +312,13 @@ class DigestSubscription(Base):
     operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"))
     time_of_day: Mapped[str] = mapped_column(String(5))
     last_sent_on: Mapped[date | None] = mapped_column(Date)
+
+
+class Heartbeat(Base):
+    """The last time a background role (the scheduler) showed it is alive, read by /healthz and doctor."""
+
+    __tablename__ = "heartbeats"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    worker: Mapped[str] = mapped_column(String(100))
