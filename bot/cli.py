@@ -148,5 +148,23 @@ def worker(settings: Settings, threads: int, niceness: int, metrics_port: int | 
             inbox.stop()
 
 
+@main.command()
+@click.option("--url", help="The public webhook URL (https://…/webhooks/webex) the webhooks must point at.")
+@click.pass_obj
+def doctor(settings: Settings, url: str | None) -> None:
+    """Check the set-up: database, migrations, bot token, webhooks, scheduler, inbox (exit 1 on any ✗)."""
+    from bot.doctor import Setup, run
+
+    setup = Setup(settings, url)
+    try:
+        findings = run(setup)
+    finally:
+        setup.close()
+    for finding in findings:
+        click.echo(finding.line())
+    if not all(finding.ok for finding in findings):
+        raise SystemExit(1)
+
+
 main.add_command(serve)
 main.add_command(webhooks)
