@@ -19,13 +19,13 @@ JSON_FIELDS = "{asctime}{levelname}{name}{message}"
 RENAMED = {"asctime": "time", "levelname": "level", "name": "logger"}
 FORMATS = ("text", "json")
 
-_context: contextvars.ContextVar[dict] = contextvars.ContextVar("leadsbot_log_context", default={})
+_context: contextvars.ContextVar[dict | None] = contextvars.ContextVar("leadsbot_log_context", default=None)
 
 
 @contextmanager
 def context(**fields) -> Iterator[None]:
     """Add `fields` (event_id, space, upload, service) to every record logged inside the block."""
-    token = _context.set({**_context.get(), **{k: v for k, v in fields.items() if v is not None}})
+    token = _context.set({**(_context.get() or {}), **{k: v for k, v in fields.items() if v is not None}})
     try:
         yield
     finally:
@@ -36,7 +36,7 @@ class ContextFilter(logging.Filter):
     """Copies the current `context(...)` onto each record (without overriding an `extra=`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        for key, value in _context.get().items():
+        for key, value in (_context.get() or {}).items():
             if not hasattr(record, key):
                 setattr(record, key, value)
         return True
@@ -58,11 +58,12 @@ def formatter(fmt: str) -> logging.Formatter:
 
 def configure(level: str, fmt: str | None = None) -> None:
     """Configure the root logger once (a no-op when it already has handlers, as basicConfig)."""
+    chosen = log_format(fmt)
     root = logging.getLogger()
     if root.handlers:
         return
     handler = logging.StreamHandler()
-    handler.setFormatter(formatter(log_format(fmt)))
+    handler.setFormatter(formatter(chosen))
     handler.addFilter(ContextFilter())
     root.addHandler(handler)
     root.setLevel(level.upper())

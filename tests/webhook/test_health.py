@@ -53,8 +53,8 @@ def test_a_schema_behind_the_release_is_503(db, settings, webex, recorded):
         with db.engine.begin() as conn:
             conn.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head_revision()})
     assert status == 503
-    assert body["reasons"] == [f"the database schema is at 0005, this release needs {head_revision()}: "
-                               "run `leadsbot db upgrade`"]
+    assert body["reasons"] == [(f"the database schema is at 0005, this release needs {head_revision()}: "
+                                "run `leadsbot db upgrade`")]
 
 
 def test_a_stale_heartbeat_is_503_only_where_the_scheduler_runs(db, settings, webex, recorded):
