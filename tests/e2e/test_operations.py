@@ -57,7 +57,7 @@ def converse(fake, port: int) -> tuple[str, str]:
 
 
 def assert_bounded_labels(samples, *secrets: str) -> None:
-    for name, labels in samples.keys():
+    for name, labels in samples:
         assert name.startswith(("leadsbot_", "process_", "python_")), name
         for _, label in labels:
             for unbounded in secrets:
