@@ -25,6 +25,11 @@ graceful_timeout = 20
 timeout = 60
 accesslog = None  # access lines would carry nothing useful and cost time at 200 req/s
 
+if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":  # gunicorn's own lines as JSON too
+    from bot.logs import gunicorn_logconfig
+
+    logconfig_dict = gunicorn_logconfig()
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _made_metrics_dir = None
 if not os.environ.get(MULTIPROC_ENV):

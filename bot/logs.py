@@ -69,3 +69,22 @@ def configure(level: str, fmt: str | None = None) -> None:
     root.setLevel(level.upper())
     if root.level < logging.WARNING:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every job run at INFO
+
+
+def gunicorn_logconfig() -> dict:
+    """gunicorn's own loggers (`logconfig_dict`) writing the same JSON lines as ours."""
+    formatter_config = {"()": JsonFormatter, "fmt": JSON_FIELDS, "style": "{", "rename_fields": RENAMED,
+                        "timestamp": False}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": formatter_config},
+        "handlers": {
+            "error_console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+            "console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"},
+        },
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        },
+    }

@@ -2,6 +2,7 @@
 and under `serve`, and `leadsbot worker` refusing to start without a bot token."""
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -129,3 +130,17 @@ def test_worker_without_a_bot_token_exits_at_once_with_one_line(db, fake_webex):
     assert worker.stderr.strip().splitlines() == [
         ("Error: WEBEX_ACCESS_TOKEN is not set: without the bot's token the worker can neither answer nor sync. "
          "Set it and start the worker again.")]
+
+
+def test_gunicorn_with_json_logs_writes_only_json_lines(db, fake_webex):
+    port = free_port()
+    env = {**environment(db, fake_webex), "LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}
+    process = start(gunicorn_command(port, workers=2), env, port)
+    requests.post(f"http://127.0.0.1:{port}/webhooks/webex", data=b"{}", headers={"X-Spark-Signature": "0" * 40},
+                  timeout=5)
+    code, output = stop(process, signal.SIGINT)
+    assert code == 0, output
+    records = [json.loads(line) for line in output.splitlines()]  # gunicorn's lines and the app's
+    loggers = {record["logger"] for record in records}
+    assert {"gunicorn.error", "bot.webhook"} <= loggers, loggers
+    assert all({"time", "level", "logger", "message"} <= record.keys() for record in records)
