@@ -13,7 +13,9 @@ from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.cli_webex import register
+from bot.events import record_event
 from provisioning.inventory import DEMO_INVENTORY, load_inventory_file
+from store import heartbeats
 from tests.support.live import OPERATOR, wait_until
 from tests.support.processes import ROOT, SECRET, environment, free_port, gunicorn_command, start, stop
 
@@ -144,3 +146,33 @@ def test_gunicorn_with_json_logs_writes_only_json_lines(db, fake_webex):
     loggers = {record["logger"] for record in records}
     assert {"gunicorn.error", "bot.webhook"} <= loggers, loggers
     assert all({"time", "level", "logger", "message"} <= record.keys() for record in records)
+
+
+def test_the_worker_beats_and_serves_its_own_counters(db, fake_webex):
+    """`leadsbot worker --metrics-port`: its scheduler's heartbeat reaches the database, and the events it
+    processes are counted on its own /metrics (the web process never sees them)."""
+    load_inventory_file(db, DEMO_INVENTORY, actor="test")
+    register_at(fake_webex, "http://127.0.0.1:9/webhooks/webex")
+    room = fake_webex.add_room("ops", "direct")
+    message = fake_webex.user_message(OPERATOR, room, "leads")
+    envelope = fake_webex.message_envelope(message)
+    record_event(db, envelope["data"]["id"], "messages", "created", json.dumps(envelope))
+    port = free_port()
+    worker = subprocess.Popen([sys.executable, "-m", "bot", "worker", "--nice", "0", "--metrics-port", str(port)], cwd=ROOT,
+                              env=environment(db, fake_webex), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert wait_until(lambda: heartbeats.last_beat(db, heartbeats.SCHEDULER) is not None)
+        assert wait_until(lambda: fake_webex.bot_messages(room))
+
+        def counted() -> bool:
+            try:
+                return value(scrape(port), "leadsbot_events_processed_total", outcome="done") == 1
+            except requests.RequestException:
+                return False
+
+        assert wait_until(counted)
+        samples = scrape(port)
+        assert value(samples, "leadsbot_webex_api_calls_total", endpoint="people/me", method="GET", status="200") == 1
+        assert_bounded_labels(samples, room, OPERATOR)
+    finally:
+        stop(worker, signal.SIGINT)
