@@ -150,8 +150,9 @@ def webhooks(setup: Setup) -> Iterable[Finding]:
             continue
         active = [h for h in found if h.get("status") == "active" and not h.get("filter")]
         if not active:
-            yield bad(f"webhook {kind}: {found[0].get('status', 'not active')} at {found[0].get('targetUrl')}. "
-                      f"To re-activate it, {repair}.")
+            hook = found[0]
+            state = "filtered, so the bot misses events" if hook.get("filter") else hook.get("status", "not active")
+            yield bad(f"webhook {kind}: {state} at {hook.get('targetUrl')}. To repair it, {repair}.")
             continue
         named = webhook_name(resource, event)
         yield good(f"webhook {kind}: active at {active[0].get('targetUrl')}"

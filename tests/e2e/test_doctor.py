@@ -151,7 +151,7 @@ def test_a_disabled_webhook(healthy, fake_webex):
     code, lines = doctor(healthy)
     assert code == 1
     assert lines["webhook attachmentActions:created:"].startswith("✗ webhook attachmentActions:created: disabled")
-    assert "re-activate" in lines["webhook attachmentActions:created:"]
+    assert "To repair it, run `leadsbot webhooks register" in lines["webhook attachmentActions:created:"]
     assert lines["webhook messages:created:"].startswith("✓")
 
 
@@ -180,3 +180,12 @@ def test_an_inbox_backlog_nobody_processes(db, healthy):
     assert code == 1
     assert lines["inbox:"].startswith("✗ inbox: 1 events waiting, the oldest for 12")
     assert "leadsbot worker" in lines["inbox:"]
+
+
+def test_a_filtered_webhook_misses_events(healthy, fake_webex):
+    with fake_webex.state.lock:
+        hook = next(h for h in fake_webex.state.webhooks.values() if h["resource"] == "messages")
+        hook["filter"] = "roomType=group"  # only group spaces: direct messages would never arrive
+    code, lines = doctor(healthy)
+    assert code == 1
+    assert lines["webhook messages:created:"].startswith("✗ webhook messages:created: filtered, so the bot misses")
