@@ -1,6 +1,6 @@
 """All of SPEC §8 in one run: each figure, its target, and the naive baseline measured alongside.
 
-    python -m bench.run            # full sizes (about a few minutes on 2 cores)
+    python -m bench.run            # full sizes (about ten minutes on 2 cores)
     python -m bench.run --quick    # small sizes, to check the benchmarks themselves run
 
 Run from the repository root: the benchmarks share the tests' helpers (`tests.support`).
@@ -18,6 +18,7 @@ FULL = {
     "bench_webhooks": {"rate": 200, "seconds": 10, "burst": 2_000},
     "bench_sync": {"numbers": 100_000},
     "bench_metrics": {"numbers": 1_000_000, "services": 200, "events": 10_000},
+    "bench_scale": {"rows": 1_000_000},
 }
 QUICK = {
     "bench_validation": {"n": 20_000},
@@ -25,6 +26,7 @@ QUICK = {
     "bench_webhooks": {"rate": 50, "seconds": 3, "burst": 200},
     "bench_sync": {"numbers": 5_000},
     "bench_metrics": {"numbers": 20_000, "services": 20, "events": 500},
+    "bench_scale": {"rows": 20_000},
 }
 
 

@@ -14,14 +14,14 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import events
+from bot import events, service_app
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("webex_webhook", __name__)
 
 MAX_BODY_BYTES = 1024 * 1024  # Webex envelopes are a few KB; anything near this is abuse
-HANDLED = {("messages", "created"), ("attachmentActions", "created")}
+HANDLED = {("messages", "created"), ("attachmentActions", "created"), *service_app.EVENTS}
 
 
 def signature_ok(body: bytes, signature: str, secret: str) -> bool:
@@ -68,7 +68,7 @@ def receive():
     kind = (str(envelope.get("resource")), str(envelope.get("event")))
     if kind not in HANDLED:
         return _answer(200, ignored=f"{kind[0]}:{kind[1]}")
-    event_id = envelope["data"].get("id")
+    event_id = service_app.event_key(body) if kind[0] == service_app.RESOURCE else envelope["data"].get("id")
     if not isinstance(event_id, str) or not event_id or len(event_id) > 300:
         return _answer(400, error="data.id missing or invalid")
     try:
