@@ -19,6 +19,7 @@ FULL = {
     "bench_sync": {"numbers": 100_000},
     "bench_release": {"numbers": 10_000},
     "bench_usage": {"numbers": 1_000_000},
+    "bench_metrics": {"numbers": 1_000_000, "services": 200, "events": 10_000},
     "bench_scale": {"rows": 1_000_000},
 }
 QUICK = {
@@ -28,6 +29,7 @@ QUICK = {
     "bench_sync": {"numbers": 5_000},
     "bench_release": {"numbers": 500},
     "bench_usage": {"numbers": 20_000},
+    "bench_metrics": {"numbers": 20_000, "services": 20, "events": 500},
     "bench_scale": {"rows": 20_000},
 }
 

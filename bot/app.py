@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app, jsonify
 
-from bot import webhook
+from bot import health, metrics, webhook
 from bot.bootstrap import Wiring, build_wiring
 from bot.events import Inbox
 from bot.incoming import Conversation, Dispatch
@@ -28,6 +28,8 @@ class Runtime:
 
     wiring: Wiring
     inbox: Inbox | None
+    webhook_mode: bool = True  # events arrive as webhooks, so the webhook secret is needed
+    expect_scheduler: bool = False  # this process runs the scheduler, so its heartbeat must be fresh
 
     @property
     def services(self) -> Services:
@@ -79,6 +81,7 @@ def create_app(
     app = Flask("leadsbot")
     app.extensions["leadsbot"] = Runtime(wiring, inbox)
     app.register_blueprint(webhook.bp)
+    metrics.instrument_app(app, wiring.services.db)
     app.add_url_rule("/healthz", "healthz", healthz)
     if start_workers and inbox is not None:
         inbox.start()
@@ -86,15 +89,17 @@ def create_app(
 
 
 def healthz():
-    """Liveness for load balancers: 200 when the database answers, else 503."""
+    """200 when this process can do its job; 503 with the reasons (SPEC §9) otherwise."""
     runtime: Runtime = current_app.extensions["leadsbot"]
-    database_ok = runtime.services.db.ping()
+    found = health.check(runtime.services.settings, runtime.services.db, webhook_mode=runtime.webhook_mode,
+                         expect_scheduler=runtime.expect_scheduler)
     body = {
-        "status": "ok" if database_ok else "unavailable",
-        "database": "ok" if database_ok else "unreachable",
+        "status": "ok" if found.ok else "unavailable",
+        "reasons": found.reasons,
+        **found.details,
         "inbox_workers": runtime.inbox.alive if runtime.inbox is not None else 0,
     }
-    return jsonify(body), 200 if database_ok else 503
+    return jsonify(body), 200 if found.ok else 503
 
 
 def runtime_of(app: Flask) -> Runtime:

@@ -5,7 +5,6 @@ here, once per process, and hands the pieces to whoever needs them.
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from bot.telephony import WebexNumbersApi
@@ -65,7 +64,7 @@ def build_wiring(settings: Settings | None = None, *, services: Services | None 
 
 
 def configure_logging(level: str) -> None:
-    """Logging is configured by entrypoints only, never at import."""
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if logging.getLogger().level < logging.WARNING:
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every job run at INFO
+    """Logging is configured by entrypoints only, never at import (text, or LOG_FORMAT=json)."""
+    from bot import logs
+
+    logs.configure(level)

@@ -32,7 +32,10 @@ def database_errors():
 @click.pass_context
 def main(ctx: click.Context, log_level: str) -> None:
     """leadsbot: upload, validate and sync customer service numbers from Webex chat."""
-    configure_logging(log_level)
+    try:
+        configure_logging(log_level)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     ctx.obj = Settings.from_env()
 
 
@@ -122,18 +125,27 @@ def db_upgrade(settings: Settings) -> None:
 @click.option("--threads", default=2, show_default=True, help="Threads processing webhook events.")
 @click.option("--nice", "niceness", default=10, show_default=True,
               help="Lower this process's CPU priority by this much, so the web process acknowledges fast.")
+@click.option("--metrics-port", type=int, envvar="METRICS_PORT", default=None,
+              help="Serve this process's own /metrics (events processed, Webex calls) on this port [$METRICS_PORT].")
 @click.pass_obj
-def worker(settings: Settings, threads: int, niceness: int) -> None:
+def worker(settings: Settings, threads: int, niceness: int, metrics_port: int | None) -> None:
     """Process webhook events, sync with Webex, send Ready notices and digests (Procfile `worker`)."""
     import os
 
     from bot.app import build_inbox
     from bot.scheduler import run_worker
 
+    if not settings.webex_access_token:
+        raise click.ClickException("WEBEX_ACCESS_TOKEN is not set: without the bot's token the worker can "
+                                   "neither answer nor sync. Set it and start the worker again.")
     if niceness:
         os.nice(niceness)
     with database_errors():
         wiring = build_wiring(settings)
+    if metrics_port is not None:
+        from bot.metrics import serve_in_background
+
+        serve_in_background(metrics_port)
     inbox = build_inbox(wiring, threads=threads, poll_seconds=0.25)
     if inbox is not None:
         inbox.start()
@@ -142,6 +154,24 @@ def worker(settings: Settings, threads: int, niceness: int) -> None:
     finally:
         if inbox is not None:
             inbox.stop()
+
+
+@main.command()
+@click.option("--url", help="The public webhook URL (https://…/webhooks/webex) the webhooks must point at.")
+@click.pass_obj
+def doctor(settings: Settings, url: str | None) -> None:
+    """Check the set-up: database, migrations, bot token, webhooks, scheduler, inbox (exit 1 on any ✗)."""
+    from bot.doctor import Setup, run
+
+    setup = Setup(settings, url)
+    try:
+        findings = run(setup)
+    finally:
+        setup.close()
+    for finding in findings:
+        click.echo(finding.line())
+    if not all(finding.ok for finding in findings):
+        raise SystemExit(1)
 
 
 main.add_command(serve)

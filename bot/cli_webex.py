@@ -56,6 +56,7 @@ def serve(ctx: click.Context, host: str, port: int | None, no_scheduler: bool) -
         from bot.scheduler import start_scheduler
 
         scheduler = start_scheduler(runtime.wiring)
+        runtime.expect_scheduler = True
     server = make_server(host, resolve_port(port), app, threaded=True)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     click.echo(f"leadsbot listening on http://{host}:{server.server_port} "

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from bot import logs, metrics
 from bot.retry import describe, is_transient
 from provisioning.backoff import Backoff
 from store import leases
@@ -85,6 +86,7 @@ def finish(db: Database, event: ClaimedEvent, worker: str, *, error: str | None 
     try:
         with db.engine.begin() as conn:
             leases.release(conn, EVENTS, event.id, worker, **values)
+        metrics.event_finished(values["state"])
     except LeaseLost:
         log.warning("event %s: lease lost before it was marked %s", event.id, values["state"])
 
@@ -164,8 +166,21 @@ class Inbox:
         return True
 
     def _handle(self, event: ClaimedEvent, worker: str) -> None:
+        """Process one claimed event, its id and space in every log record meanwhile."""
         try:
-            self.process(json.loads(event.payload))
+            envelope = json.loads(event.payload)
+        except ValueError as exc:
+            envelope = exc
+        data = envelope.get("data") if isinstance(envelope, dict) else None
+        space = data.get("roomId") if isinstance(data, dict) else None
+        with logs.context(event_id=event.id, space=space):
+            self._process(event, envelope, worker)
+
+    def _process(self, event: ClaimedEvent, envelope: dict | ValueError, worker: str) -> None:
+        try:
+            if isinstance(envelope, ValueError):
+                raise envelope
+            self.process(envelope)
         except PermanentError as exc:
             log.error("event %s failed permanently: %s", event.id, exc)
             finish(self.db, event, worker, error=str(exc))

@@ -18,6 +18,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.bootstrap import Wiring
+from bot.health import HEARTBEAT_SECONDS
 from bot.outbox import flush_outbox
 from bot.service_app import consent_probe
 from bot.tokens import TokenSource
@@ -28,7 +29,8 @@ from provisioning.services import Services
 from provisioning.sync.engine import SyncEngine
 from provisioning.sync.port import NumbersApi
 from provisioning.uploads.expiry import expire_previews
-from store import leases
+from store import heartbeats, leases
+from store.db import Database
 from store.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,7 @@ SYNC_JOB = "sync"
 SYNC_SOON_JOB = "sync-soon"
 DIGEST_JOB = "digests"
 EXPIRY_JOB = "preview-expiry"
+HEARTBEAT_JOB = "heartbeat"
 CONSENT_JOB = "consent"
 EXPIRY_SECONDS = 60
 OUTBOX_SECONDS = 5
@@ -66,6 +69,20 @@ class SyncJob:
         if due is not None and due < utcnow() + self.poll:
             run_at = max(due, utcnow()) + timedelta(milliseconds=50)
             self.scheduler.add_job(self, "date", run_date=run_at, id=SYNC_SOON_JOB, replace_existing=True)
+
+
+class HeartbeatJob:
+    """Writes the scheduler's heartbeat, which /healthz and `leadsbot doctor` read."""
+
+    def __init__(self, db: Database, worker_id: str) -> None:
+        self.db = db
+        self.worker_id = worker_id
+
+    def __call__(self) -> None:
+        try:
+            heartbeats.beat(self.db, heartbeats.SCHEDULER, self.worker_id)
+        except Exception as exc:  # the database is away; the heartbeat's age will say so
+            log.warning("scheduler heartbeat not written: %s", type(exc).__name__)
 
 
 class ConsentJob:
@@ -112,6 +129,8 @@ def build_scheduler(
                       id=DIGEST_JOB)
     scheduler.add_job(expire_previews, "interval", seconds=EXPIRY_SECONDS, args=[services.db, services.settings],
                       id=EXPIRY_JOB, next_run_time=first_run)
+    scheduler.add_job(HeartbeatJob(services.db, leases.worker_id("scheduler")), "interval", seconds=HEARTBEAT_SECONDS,
+                      id=HEARTBEAT_JOB, next_run_time=first_run)
     for index, (function, seconds) in enumerate(jobs):
         scheduler.add_job(function, "interval", seconds=seconds, id=f"job-{index}", next_run_time=first_run)
     return scheduler

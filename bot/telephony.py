@@ -16,6 +16,7 @@ from urllib.parse import quote, urljoin
 
 import requests
 
+from bot import metrics
 from bot.http import json_object
 from bot.retry import retry_after_seconds
 from bot.tokens import TokenSource
@@ -51,6 +52,7 @@ class WebexNumbersApi:
         self.page_size = page_size
         self.timeout = timeout
         self._http = requests.Session()
+        metrics.instrument_session(self._http)
 
     def add_numbers(self, org_id: str, location_id: str, numbers: list[str], usage: Usage,
                     kind: NumberKind = "DID") -> AddResult:

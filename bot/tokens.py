@@ -19,6 +19,7 @@ from urllib.parse import quote, urljoin
 
 import requests
 
+from bot import metrics
 from bot.http import json_object
 from provisioning.sync.port import ConsentMissing, PermanentApiError, TransientApiError
 
@@ -100,6 +101,7 @@ class ServiceAppTokens:
         self._clock = clock
         self._lock = threading.Lock()
         self._http = requests.Session()
+        metrics.instrument_session(self._http)
 
     def __repr__(self) -> str:
         return f"ServiceAppTokens(app_id={self.app_id!r}, secrets=***)"

@@ -21,7 +21,7 @@ from webexpythonsdk import WebexAPI
 from webexpythonsdk.exceptions import ApiError, RateLimitError
 from werkzeug.http import parse_options_header
 
-from bot import cards, retry
+from bot import cards, metrics, retry
 from bot.replies import split_markdown
 from handlers.base import Reply, ReplyFile
 from provisioning.errors import UserError
@@ -59,6 +59,8 @@ class WebexClient:
         self._contents = urlparse(base_url.rstrip("/") + "/contents/")
         self._http = requests.Session()
         self._http.headers["Authorization"] = f"Bearer {access_token}"
+        metrics.instrument_session(self._http)
+        metrics.instrument_session(self.sdk._session._req_session)  # the SDK keeps its requests.Session there
         self._me: dict | None = None
         self._me_lock = threading.Lock()
 

@@ -370,6 +370,16 @@ class DigestSubscription(Base):
     last_sent_on: Mapped[date | None] = mapped_column(Date)
 
 
+class Heartbeat(Base):
+    """The last time a background role (the scheduler) showed it is alive, read by /healthz and doctor."""
+
+    __tablename__ = "heartbeats"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    worker: Mapped[str] = mapped_column(String(100))
+
+
 class OrganizationConsent(Base):
     """Whether a customer's organization has authorized the Service App (SPEC §5.1), as last seen.
 

@@ -160,7 +160,8 @@ class SyncEngine:
         except PermanentApiError as exc:
             self._safely(self._fail, job, str(exc), report)
         except Exception as exc:  # transient API errors, database hiccups, bugs: retry later
-            log.warning("sync task %s: %s", claim.task_id, exc, exc_info=not _is_api_error(exc))
+            log.warning("sync task %s: %s", claim.task_id, exc, exc_info=not _is_api_error(exc),
+                        extra={"upload": claim.upload_id, "service": claim.service_id})
             self._safely(self._retry, job, _describe(exc), self.backoff.delay(job.attempts + 1), report)
 
     def _load(self, claim: Claim) -> _Job:

@@ -78,7 +78,9 @@ def deliver(fake: FakeWebex, message: dict) -> dict:
 
 def test_events_acknowledged_before_a_kill_are_each_answered_once_after_restart(db, fake_webex, tmp_path):
     load_inventory_file(db, DEMO_INVENTORY, actor="test")
-    env = environment(db, fake_webex)
+    # A metrics folder of the test's own: a killed gunicorn cannot remove a temporary one, and the
+    # restart must start from an empty one although the killed run left its files there.
+    env = {**environment(db, fake_webex), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
     log = tmp_path / "gunicorn.log"
     fake_webex.fail_next("GET", READ_MESSAGE, None, times=IN_HAND, delay=HOLD_SECONDS)
     messages = [fake_webex.user_message(OPERATOR, fake_webex.add_room(f"ops {n}"), list(MARKERS)[n % 2])

@@ -7,6 +7,7 @@ connects and the password travels through every code path that handles the URL.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -141,3 +142,35 @@ def test_cli_processes_print_no_secret_at_debug(db, db_url, tmp_path):
     assert "DEBUG" in output
     for text in outputs:
         assert_no_secret(text)
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_json_logs_are_one_object_per_line_with_the_event_and_no_secret(db, db_url, tmp_path):
+    """`serve` with LOG_FORMAT=json at DEBUG answering a signed webhook: every line of its log is one
+    JSON object with time, level, logger and message; records made while the event was processed
+    name the event and its space; no secret anywhere."""
+    load_inventory_file(db, DEMO_INVENTORY, actor="test")
+    with FakeWebex(bot_token=TOKEN) as fake:
+        env = {**environment(with_password(db_url), fake.base_url), "LOG_FORMAT": "json"}
+        port = free_port()
+        register = leadsbot("webhooks", "register", f"http://127.0.0.1:{port}/webhooks/webex", env=env, cwd=tmp_path)
+        assert register.communicate(timeout=120)[0].startswith("webhooks active")
+        server = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port), "--no-scheduler"],
+                                  env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            assert wait_until(lambda: healthy(port) or server.poll() is not None, timeout=30) and healthy(port)
+            room = fake.add_room("ops", "direct")
+            message = fake.user_message(OPERATOR, room, "leads")
+            assert fake.deliver(fake.message_envelope(message)).status_code == 202
+            assert wait_until(lambda: len(fake.bot_messages(room)) >= 1)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            _, log_text = server.communicate(timeout=30)
+    records = [json.loads(line) for line in log_text.splitlines()]  # every line, or this raises
+    assert len(records) > 10 and all(isinstance(r, dict) for r in records)
+    assert all({"time", "level", "logger", "message"} <= record.keys() for record in records)
+    assert {"DEBUG", "INFO"} <= {record["level"] for record in records}
+    of_the_event = [r for r in records if r.get("event_id") == message["id"]]
+    assert of_the_event and all(r["space"] == room for r in of_the_event)
+    assert any(r["logger"].startswith("urllib3") for r in of_the_event)  # the reply's HTTP calls, in context
+    assert_no_secret(log_text)

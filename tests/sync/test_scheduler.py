@@ -9,12 +9,21 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.bootstrap import Wiring
-from bot.scheduler import CONSENT_JOB, DIGEST_JOB, EXPIRY_JOB, SYNC_JOB, SYNC_SOON_JOB, build_scheduler, start_scheduler
+from bot.scheduler import (
+    CONSENT_JOB,
+    DIGEST_JOB,
+    EXPIRY_JOB,
+    HEARTBEAT_JOB,
+    SYNC_JOB,
+    SYNC_SOON_JOB,
+    build_scheduler,
+    start_scheduler,
+)
 from bot.tokens import PartnerToken, ServiceAppTokens
 from handlers.base import Services
 from provisioning.settings import Settings
 from provisioning.sync.port import RateLimited
-from store import leases
+from store import heartbeats, leases
 from store.models import OrganizationConsent, utcnow
 from tests.support.factories import e164s, seed
 from tests.support.fake_numbers_api import FakeNumbersApi
@@ -30,7 +39,8 @@ def test_jobs_and_their_schedules(db):
     scheduler = build_scheduler(_services(db), FakeNumbersApi(), [(lambda: flushed.append(1), 5)])
     assert isinstance(scheduler, BackgroundScheduler)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {SYNC_JOB, DIGEST_JOB, EXPIRY_JOB, "job-0"}
+    assert set(jobs) == {SYNC_JOB, DIGEST_JOB, EXPIRY_JOB, HEARTBEAT_JOB, "job-0"}
+    assert jobs[HEARTBEAT_JOB].trigger.interval == timedelta(seconds=15)
     assert jobs[EXPIRY_JOB].trigger.interval == timedelta(seconds=60)
     assert isinstance(jobs[SYNC_JOB].trigger, IntervalTrigger)
     assert jobs[SYNC_JOB].trigger.interval == timedelta(seconds=45)
@@ -44,7 +54,7 @@ def test_jobs_and_their_schedules(db):
 def test_without_a_numbers_api_there_is_no_sync_job(db):
     scheduler = build_scheduler(_services(db), None, blocking=True)
     assert isinstance(scheduler, BlockingScheduler)
-    assert sorted(job.id for job in scheduler.get_jobs()) == sorted([DIGEST_JOB, EXPIRY_JOB])
+    assert sorted(job.id for job in scheduler.get_jobs()) == sorted([DIGEST_JOB, EXPIRY_JOB, HEARTBEAT_JOB])
 
 
 def test_the_sync_job_runs_a_pass(db):
@@ -83,6 +93,18 @@ def test_the_digest_job_queues_due_digests(db):
     assert [m.room_id for m in outbox(db)] == ["room-d"]
 
 
+def test_the_heartbeat_job_records_that_the_scheduler_is_alive(db):
+    assert heartbeats.last_beat(db, heartbeats.SCHEDULER) is None
+    job = build_scheduler(_services(db), None).get_job(HEARTBEAT_JOB)
+    before = utcnow()
+    job.func()
+    first = heartbeats.last_beat(db, heartbeats.SCHEDULER)
+    assert first >= before
+    job.func()  # an upsert: one row, moved forward
+    assert heartbeats.last_beat(db, heartbeats.SCHEDULER) >= first
+    assert heartbeats.age_seconds(db, heartbeats.SCHEDULER) is not None
+
+
 def test_worker_ids_are_unique_per_start():
     assert leases.worker_id("sync") != leases.worker_id("sync")
 
@@ -90,7 +112,7 @@ def test_worker_ids_are_unique_per_start():
 def test_started_without_a_webex_token_only_digests_run(db):
     scheduler = start_scheduler(Wiring(_services(db), None, None))
     try:
-        assert sorted(job.id for job in scheduler.get_jobs()) == sorted([DIGEST_JOB, EXPIRY_JOB])
+        assert sorted(job.id for job in scheduler.get_jobs()) == sorted([DIGEST_JOB, EXPIRY_JOB, HEARTBEAT_JOB])
     finally:
         scheduler.shutdown(wait=True)
 

@@ -119,7 +119,8 @@ def test_healthz_is_503_when_the_database_is_down(tmp_path, settings, webex, rec
                       start_workers=False, dispatch=recorded)
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
-    assert response.get_json() == {"status": "unavailable", "database": "unreachable", "inbox_workers": 0}
+    assert response.get_json() == {"status": "unavailable", "database": "unreachable", "inbox_workers": 0,
+                                   "reasons": ["the database is unreachable: check DATABASE_URL"]}
 
 
 def test_database_down_while_recording_is_503_so_webex_retries(tmp_path, settings, webex, recorded):
