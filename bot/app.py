@@ -49,12 +49,14 @@ def _default_dispatch() -> Dispatch:
     return dispatch
 
 
-def build_inbox(wiring: Wiring, dispatch: Dispatch | None = None, *, threads: int = 2, **options) -> Inbox | None:
+def build_inbox(wiring: Wiring, dispatch: Dispatch | None = None, *, threads: int | None = None,
+                **options) -> Inbox | None:
     """The workers that process recorded webhook events: in the web process, or in `leadsbot worker`."""
     if wiring.webex is None:
         log.error("WEBEX_ACCESS_TOKEN is not set: webhook events are recorded but not processed")
         return None
     conversation = Conversation(wiring.services, wiring.webex, dispatch or _default_dispatch())
+    threads = threads or wiring.settings.inbox_threads
     return Inbox(wiring.services.db, conversation.handle_event, threads=threads, **options)
 
 
@@ -64,7 +66,7 @@ def create_app(
     wiring: Wiring | None = None,
     start_workers: bool = True,
     dispatch: Dispatch | None = None,
-    inbox_threads: int = 2,
+    inbox_threads: int | None = None,
     inbox_options: dict | None = None,
 ) -> Flask:
     """Build the app; with `start_workers`, recorded events are processed in this process too.

@@ -111,7 +111,7 @@ def db_upgrade(settings: Settings) -> None:
 
 
 @main.command()
-@click.option("--threads", default=2, show_default=True, help="Threads processing webhook events.")
+@click.option("--threads", type=int, default=None, help="Threads processing events [default: INBOX_THREADS, else 4].")
 @click.option("--nice", "niceness", default=10, show_default=True,
               help="Lower this process's CPU priority by this much, so the web process acknowledges fast.")
 @click.pass_obj

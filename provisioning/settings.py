@@ -22,6 +22,7 @@ class Settings:
     sync_batch_size: int = 500
     sync_poll_seconds: int = 60
     sync_max_attempts: int = 8
+    inbox_threads: int = 4  # threads processing events; one space and one person use one at a time
     log_level: str = "INFO"
 
     @classmethod

@@ -40,6 +40,11 @@ class WorkQueue:
     model: Any
     open: ColumnElement[bool]
     order: tuple[ColumnElement, ...]
+    key: Any = None  # the column a row is leased, renewed and released by; the model's `id` when None
+
+    @property
+    def row_key(self) -> Any:
+        return self.model.id if self.key is None else self.key
 
     def due(self, now: datetime) -> ColumnElement[bool]:
         """Open, due, and not leased to anyone (or leased by a worker whose lease ran out)."""
@@ -82,7 +87,7 @@ def renew(executor, queue: WorkQueue, row_id: Any, worker: str, now: datetime, l
     """Extend our lease on an open row; LeaseLost if it is no longer ours."""
     model = queue.model
     held = executor.execute(
-        update(model).where(model.id == row_id, model.locked_by == worker, queue.open)
+        update(model).where(queue.row_key == row_id, model.locked_by == worker, queue.open)
         .values(locked_until=now + lease).execution_options(synchronize_session=False)
     ).rowcount
     if held != 1:
@@ -93,7 +98,7 @@ def release(executor, queue: WorkQueue, row_id: Any, worker: str, **values: Any)
     """Drop our lease and write `values` (the outcome, or when to try again); LeaseLost if not ours."""
     model = queue.model
     released = executor.execute(
-        update(model).where(model.id == row_id, model.locked_by == worker)
+        update(model).where(queue.row_key == row_id, model.locked_by == worker)
         .values(locked_by=None, locked_until=None, **values).execution_options(synchronize_session=False)
     ).rowcount
     if released != 1:
