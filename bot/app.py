@@ -8,6 +8,7 @@ stand in a `dispatch`) and may keep the workers stopped.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, current_app, jsonify
@@ -28,14 +29,18 @@ class Runtime:
 
     wiring: Wiring
     inbox: Inbox | None
+    notify: Callable[[], None] | None = None  # wakes processing in another process (`leadsbot serve`)
 
     @property
     def services(self) -> Services:
         return self.wiring.services
 
     def wake(self) -> None:
+        """An event was recorded: let a worker look now rather than at its next poll."""
         if self.inbox is not None:
             self.inbox.wake()
+        if self.notify is not None:
+            self.notify()
 
     def stop(self) -> None:
         """Stop the inbox threads (tests, orderly shutdown)."""

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import os
-import signal
 
 import click
 from webexpythonsdk.exceptions import ApiError
-from werkzeug.serving import make_server
 
 from bot.bootstrap import build_webex, configure_logging
 from bot.retry import describe
@@ -32,42 +30,26 @@ def _settings(ctx: click.Context) -> Settings:
     return obj if isinstance(obj, Settings) else Settings.from_env()
 
 
-def _exit_on_sigterm(*_args) -> None:
-    raise SystemExit(0)
-
-
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0 to accept connections from other hosts).")
 @click.option("--port", type=int, default=None, help="Port to listen on [default: $PORT, else 8080].")
 @click.option("--no-scheduler", is_flag=True, help="Do not run the sync/digest scheduler in this process.")
+@click.option("--websocket", is_flag=True,
+              help="Receive events over Webex's websocket (no public URL needed) instead of webhooks.")
+@click.option("--nice", "niceness", default=10, show_default=True,
+              help="Lower the processing's CPU priority by this much, so acknowledgements stay fast.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int | None, no_scheduler: bool) -> None:
-    """Run the webhook server (POST /webhooks/webex, GET /healthz) in one process."""
-    from bot.app import create_app, runtime_of
+def serve(ctx: click.Context, host: str, port: int | None, no_scheduler: bool, websocket: bool,
+          niceness: int) -> None:
+    """Serve POST /webhooks/webex and GET /healthz (gunicorn) and process events in this process."""
+    from bot import serve as serving
 
     settings = _settings(ctx)
     configure_logging(settings.log_level)  # no-op when the root command already did it
-    app = create_app(settings)
-    runtime = runtime_of(app)
-    scheduler = None
-    if not no_scheduler:
-        from bot.scheduler import start_scheduler
-
-        scheduler = start_scheduler(runtime.wiring)
-    server = make_server(host, resolve_port(port), app, threaded=True)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    click.echo(f"leadsbot listening on http://{host}:{server.server_port} "
-               f"(webhook {WEBHOOK_PATH}, health /healthz)")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
-        runtime.stop()
+    options = serving.ServeOptions(host=host, port=resolve_port(port), scheduler=not no_scheduler,
+                                   websocket=websocket, niceness=niceness)
+    serving.run(settings, options, announce=click.echo)
 
 
 @click.group("webhooks")
