@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 import click
+import requests
 from webexpythonsdk.exceptions import ApiError
 
 from bot.bootstrap import build_webex, configure_logging
@@ -47,9 +48,17 @@ def serve(ctx: click.Context, host: str, port: int | None, no_scheduler: bool, w
 
     settings = _settings(ctx)
     configure_logging(settings.log_level)  # no-op when the root command already did it
+    from bot.devices import DeviceError
+
     options = serving.ServeOptions(host=host, port=resolve_port(port), scheduler=not no_scheduler,
                                    websocket=websocket, niceness=niceness)
-    serving.run(settings, options, announce=click.echo)
+    try:
+        serving.run(settings, options, announce=click.echo)
+    except DeviceError as exc:
+        raise click.ClickException(str(exc)) from None
+    except requests.RequestException as exc:
+        raise click.ClickException(f"can't reach Webex ({type(exc).__name__}): check WEBEX_U2C_URL and the "
+                                   "network") from None
 
 
 @click.group("webhooks")

@@ -60,6 +60,11 @@ def run(settings: Settings, options: ServeOptions, announce=print) -> None:
     from bot.bootstrap import build_wiring
 
     wiring = build_wiring(settings)  # before the child starts: a bad configuration fails here, once
+    registered = None
+    if options.websocket:
+        from bot.websocket import register
+
+        registered = register(settings)
     child, read_fd = start_web(options)
     if options.niceness:
         os.nice(options.niceness)
@@ -76,10 +81,10 @@ def run(settings: Settings, options: ServeOptions, announce=print) -> None:
             from bot.scheduler import start_scheduler
 
             scheduler = start_scheduler(wiring)
-        if options.websocket:
+        if registered is not None:
             from bot.websocket import start_listener
 
-            websocket = start_listener(wiring, inbox)
+            websocket = start_listener(wiring, inbox, *registered)
         announce(f"leadsbot listening on http://{options.host}:{options.port} "
                  + ("(Webex websocket; health /healthz)" if options.websocket
                     else "(webhook /webhooks/webex, health /healthz)"))

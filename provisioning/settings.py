@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields
 from typing import Mapping
 
 DEFAULT_WEBEX_API_BASE_URL = "https://webexapis.com/v1/"
+DEFAULT_WEBEX_U2C_URL = "https://u2c.wbx2.com/u2c/api/v1"
 
 
 @dataclass(frozen=True)
@@ -14,6 +15,7 @@ class Settings:
     webex_access_token: str = ""
     webex_api_base_url: str = DEFAULT_WEBEX_API_BASE_URL
     webex_webhook_secret: str = ""
+    webex_u2c_url: str = DEFAULT_WEBEX_U2C_URL  # where `serve --websocket` finds Webex's device service
     max_range: int = 100_000
     max_file_bytes: int = 20 * 1024 * 1024
     max_rows: int = 1_000_000
