@@ -8,6 +8,7 @@ import requests
 from webexpythonsdk.exceptions import ApiError
 
 from bot.bootstrap import build_webex, configure_logging
+from bot.cli_errors import database_errors
 from bot.retry import describe
 from provisioning.settings import Settings
 
@@ -53,7 +54,8 @@ def serve(ctx: click.Context, host: str, port: int | None, no_scheduler: bool, w
     options = serving.ServeOptions(host=host, port=resolve_port(port), scheduler=not no_scheduler,
                                    websocket=websocket, niceness=niceness)
     try:
-        serving.run(settings, options, announce=click.echo)
+        with database_errors():
+            serving.run(settings, options, announce=click.echo)
     except DeviceError as exc:
         raise click.ClickException(str(exc)) from None
     except requests.RequestException as exc:
@@ -93,4 +95,7 @@ def register(ctx: click.Context, url: str) -> None:
         ids = register_webhooks(build_webex(settings), url, settings.webex_webhook_secret)
     except ApiError as exc:
         raise click.ClickException(f"Webex refused: {describe(exc)}") from None
+    except requests.RequestException as exc:
+        raise click.ClickException(f"can't reach Webex at {settings.webex_api_base_url} ({type(exc).__name__}): "
+                                   "check WEBEX_API_BASE_URL and the network") from None
     click.echo(f"webhooks active at {url}: {', '.join(ids)}")

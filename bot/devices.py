@@ -41,7 +41,8 @@ class Devices:
     def _get_json(self, method: str, url: str, **options) -> dict:
         response = self.session.request(method, url, timeout=self.timeout, **options)
         if response.status_code in (401, 403):
-            raise DeviceError(f"Webex refused the bot token ({response.status_code}) at {url}: check WEBEX_ACCESS_TOKEN")
+            raise DeviceError(f"Webex refused the bot token ({response.status_code}) at {url}: "
+                              "check WEBEX_ACCESS_TOKEN")
         response.raise_for_status()
         try:
             return response.json()

@@ -24,9 +24,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import aliased
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import aliased
 
 from bot.envelopes import InboxEnvelope
 from bot.retry import describe, is_transient

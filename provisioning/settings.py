@@ -9,6 +9,10 @@ DEFAULT_WEBEX_API_BASE_URL = "https://webexapis.com/v1/"
 DEFAULT_WEBEX_U2C_URL = "https://u2c.wbx2.com/u2c/api/v1"
 
 
+class SettingsError(ValueError):
+    """A setting's value is unusable; the message names the variable and what it must be."""
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = ""
@@ -36,7 +40,7 @@ class Settings:
             raw = environ.get(f.name.upper())
             if raw is None or raw == "":
                 continue
-            values[f.name] = int(raw) if f.type in ("int", int) else raw
+            values[f.name] = _whole_number(f.name.upper(), raw) if f.type in ("int", int) else raw
         values.update(overrides)
         return cls(**values)
 
@@ -47,6 +51,16 @@ class Settings:
             shown[secret] = "***" if shown[secret] else ""
         shown["database_url"] = _hide_password(shown["database_url"])
         return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+
+def _whole_number(name: str, raw: str) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw[:40]!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative (it is {value})")
+    return value
 
 
 def _hide_password(url: str) -> str:
