@@ -396,7 +396,7 @@ def ordering_cost(label: str, url: str, events: int = ORDERING_EVENTS) -> list[d
             rows = leases.claim(conn, EVENTS, "bench", utcnow(), lease)
         if rows:
             with db.engine.begin() as conn:
-                leases.release(conn, EVENTS, rows[0].seq, "bench", state="done", processed_at=utcnow())
+                leases.release(conn, EVENTS, rows[0][0], "bench", state="done", processed_at=utcnow())
         return bool(rows)
 
     figures = {}

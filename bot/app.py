@@ -1,8 +1,9 @@
 """The Flask app factory: webhook endpoint, health check and the inbox workers.
 
 `create_app()` with no arguments reads the environment (gunicorn calls it once per worker
-process, after forking). `leadsbot serve` processes events in the same process; in the
-Procfile, `web` only acknowledges and `worker` processes. Tests pass a `wiring` (and may
+process, after forking). In the Procfile, `web` only acknowledges and `worker` processes;
+`leadsbot serve` does the same split in one command (bot/serve.py: a gunicorn child built
+with `start_workers=False`, processing in the parent). Tests pass a `wiring` (and may
 stand in a `dispatch`) and may keep the workers stopped.
 """
 from __future__ import annotations
