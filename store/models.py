@@ -252,7 +252,7 @@ class WebhookEvent(Base):
     __tablename__ = "webhook_events"
     __table_args__ = (
         UniqueConstraint("resource", "id", name="uq_webhook_events_resource_id"),
-        Index("ix_webhook_events_due", "state", "next_run_at"),
+        Index("ix_webhook_events_open", "state", "seq"),
         Index("ix_webhook_events_room", "room_id", "state", "seq"),
         Index("ix_webhook_events_person", "person_id", "state"),
     )

@@ -22,10 +22,11 @@ def _json(bind, path: str) -> str:
     return f"json_extract(payload, '$.data.{path}')"
 
 
-def _set_aside(old: str) -> None:
+def _set_aside(old: str, indexes: list[str]) -> None:
     """Rename the table and everything named after it, so the new table can take the names."""
     bind = op.get_bind()
-    op.drop_index('ix_webhook_events_due', table_name='webhook_events')
+    for index in indexes:
+        op.drop_index(index, table_name='webhook_events')
     if bind.dialect.name == "postgresql":
         op.execute(f"ALTER INDEX webhook_events_pkey RENAME TO {old}_pkey")
     op.rename_table('webhook_events', old)
@@ -33,7 +34,7 @@ def _set_aside(old: str) -> None:
 
 def upgrade() -> None:
     bind = op.get_bind()
-    _set_aside('webhook_events_0005')
+    _set_aside('webhook_events_0005', ['ix_webhook_events_due'])
     op.create_table(
         'webhook_events',
         sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -58,16 +59,14 @@ def upgrade() -> None:
                f"SELECT {COLUMNS}, {_json(bind, 'roomId')}, {_json(bind, 'personId')} "
                f"FROM webhook_events_0005 ORDER BY received_at, id")
     op.drop_table('webhook_events_0005')
-    op.create_index('ix_webhook_events_due', 'webhook_events', ['state', 'next_run_at'], unique=False)
+    op.create_index('ix_webhook_events_open', 'webhook_events', ['state', 'seq'], unique=False)
     op.create_index('ix_webhook_events_room', 'webhook_events', ['room_id', 'state', 'seq'], unique=False)
     op.create_index('ix_webhook_events_person', 'webhook_events', ['person_id', 'state'], unique=False)
 
 
 def downgrade() -> None:
     bind = op.get_bind()
-    op.drop_index('ix_webhook_events_person', table_name='webhook_events')
-    op.drop_index('ix_webhook_events_room', table_name='webhook_events')
-    _set_aside('webhook_events_0007')
+    _set_aside('webhook_events_0007', ['ix_webhook_events_person', 'ix_webhook_events_room', 'ix_webhook_events_open'])
     op.create_table(
         'webhook_events',
         sa.Column('id', sa.String(length=300), nullable=False),
