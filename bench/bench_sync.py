@@ -60,6 +60,9 @@ class Scripted:
         finally:
             self.add_seconds += time.perf_counter() - start
 
+    def pstn_connection_type(self, *args):
+        return self.inner.pstn_connection_type(*args)
+
     def list_numbers(self, *args):
         pages = self.inner.list_numbers(*args)
         while True:

@@ -1,6 +1,6 @@
 """All of SPEC §8 in one run: each figure, its target, and the naive baseline measured alongside.
 
-    python -m bench.run            # full sizes (about a few minutes on 2 cores)
+    python -m bench.run            # full sizes (about ten minutes on 2 cores)
     python -m bench.run --quick    # small sizes, to check the benchmarks themselves run
 
 Run from the repository root: the benchmarks share the tests' helpers (`tests.support`).
@@ -17,12 +17,14 @@ FULL = {
     "bench_uploads": {"rows": 100_000, "big_rows": 1_000_000},
     "bench_webhooks": {"rate": 200, "seconds": 10, "burst": 2_000, "serve_burst": 300},
     "bench_sync": {"numbers": 100_000},
+    "bench_scale": {"rows": 1_000_000},
 }
 QUICK = {
     "bench_validation": {"n": 20_000},
     "bench_uploads": {"rows": 5_000, "big_rows": 50_000},
     "bench_webhooks": {"rate": 50, "seconds": 3, "burst": 200, "serve_burst": 100},
     "bench_sync": {"numbers": 5_000},
+    "bench_scale": {"rows": 20_000},
 }
 
 

@@ -61,7 +61,7 @@ def build_inbox(wiring: Wiring, dispatch: Dispatch | None = None, *, threads: in
     if wiring.webex is None:
         log.error("WEBEX_ACCESS_TOKEN is not set: webhook events are recorded but not processed")
         return None
-    conversation = Conversation(wiring.services, wiring.webex, dispatch or _default_dispatch())
+    conversation = Conversation(wiring.services, wiring.webex, dispatch or _default_dispatch(), wiring.tokens)
     threads = threads or wiring.settings.inbox_threads
     return Inbox(wiring.services.db, conversation.handle_event, threads=threads, **options)
 

@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 
 from bot.telephony import WebexNumbersApi
-from bot.tokens import StaticToken
+from bot.tokens import TokenSource, token_source
 from bot.webex_client import WebexClient
 from provisioning.services import Services
 from provisioning.settings import Settings
@@ -23,6 +23,7 @@ class Wiring:
     services: Services
     webex: WebexClient | None         # the bot's messaging; None without WEBEX_ACCESS_TOKEN
     numbers_api: WebexNumbersApi | None  # customers' Webex Calling numbers; None when not configured
+    tokens: TokenSource | None = None    # organization tokens (Service App or partner); never the bot token
 
     @property
     def settings(self) -> Settings:
@@ -45,11 +46,13 @@ def build_webex(settings: Settings) -> WebexClient | None:
     return WebexClient(settings.webex_access_token, settings.webex_api_base_url)
 
 
-def build_numbers_api(settings: Settings) -> WebexNumbersApi | None:
-    """The adapter to customers' Webex Calling numbers, or None when there is no token to call it with."""
-    if not settings.webex_access_token:
+def build_numbers_api(settings: Settings, tokens: TokenSource | None = None) -> WebexNumbersApi | None:
+    """The adapter to customers' Webex Calling numbers, or None without organization credentials
+    (SPEC §5.1: the bot token is for messaging only and never reaches a telephony endpoint)."""
+    tokens = tokens if tokens is not None else token_source(settings)
+    if tokens is None:
         return None
-    return WebexNumbersApi(settings.webex_api_base_url, StaticToken(settings.webex_access_token))
+    return WebexNumbersApi(settings.webex_api_base_url, tokens)
 
 
 def build_wiring(settings: Settings | None = None, *, services: Services | None = None,
@@ -58,7 +61,10 @@ def build_wiring(settings: Settings | None = None, *, services: Services | None 
     if services is None:
         services = build_services(settings, auto_upgrade=auto_upgrade)
     settings = services.settings
-    return Wiring(services, build_webex(settings), build_numbers_api(settings))
+    tokens = token_source(settings)
+    numbers_api = build_numbers_api(settings, tokens)
+    services.number_check = numbers_api  # Webex's own check in previews (SPEC §5.2)
+    return Wiring(services, build_webex(settings), numbers_api, tokens)
 
 
 def configure_logging(level: str) -> None:

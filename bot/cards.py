@@ -57,17 +57,23 @@ def _choices(values: list[str]) -> list[dict]:
     return [{"title": v, "value": v} for v in values]
 
 
-def _choice_set(input_id: str, label: str, values: list[str]) -> list[dict]:
-    """A labelled compact dropdown; first value preselected so a submit is never empty."""
-    element: dict[str, Any] = {"type": "Input.ChoiceSet", "id": input_id, "style": "compact",
-                               "choices": _choices(values), "isRequired": True,
-                               "errorMessage": f"Choose a {label.lower()}."}
+def _choice_set(input_id: str, label: str, values: list[str], error: str) -> dict:
+    """A labelled single-choice dropdown, the first value preselected so a submit is never empty.
+
+    `isMultiSelect: false` is spelled out: without it Webex's renderer shows radio buttons, or one
+    checkbox for a single choice (unticking it blocks the form).
+    """
+    element: dict[str, Any] = {"type": "Input.ChoiceSet", "id": input_id, "label": label, "style": "compact",
+                               "isMultiSelect": False, "choices": _choices(values), "isRequired": True,
+                               "errorMessage": error}
     if values:
         element["value"] = values[0]
-    return [_text(label, weight="Bolder"), element]
+    return element
 
 
 def _upload_form(card: dict) -> dict:
+    """Every input has a 1.3 `label`; the CAC has no `min` (an empty number input reads as NaN
+    against it and Microsoft's renderer then refuses to submit): the bot checks the CAC itself."""
     service = card["service"]
     profiles = list(card.get("calling_profiles") or [])
     sips = list(card.get("sip_connections") or [])
@@ -75,23 +81,20 @@ def _upload_form(card: dict) -> dict:
     user_cac = card.get("user_cac", 2)
     body = [
         _text(f"Upload Numbers — {service}", size="Medium", weight="Bolder"),
-        *_choice_set("profile", "Calling profile", profiles),
-        *_choice_set("sip", "SIP connection", sips),
-        *_choice_set("type", "Number type", types),
-        _text("CAC", weight="Bolder"),
-        {"type": "Input.Number", "id": "cac", "min": 2,
-         "placeholder": f"Optional; user numbers always use {user_cac}"},
-        _text("Service info", weight="Bolder"),
-        {"type": "Input.Text", "id": "info", "maxLength": 255,
-         "placeholder": "Free text used for metering (optional)"},
-        _text("Entry", weight="Bolder"),
-        {"type": "Input.ChoiceSet", "id": "entry_mode", "style": "expanded", "value": "single",
-         "choices": [{"title": "Single number", "value": "single"},
-                     {"title": "Range", "value": "range"}]},
-        {"type": "Input.Text", "id": "number", "placeholder": "+390212345678",
+        _choice_set("profile", "Calling profile", profiles, "Choose a calling profile."),
+        _choice_set("sip", "SIP connection", sips, "Choose a SIP connection."),
+        _choice_set("type", "Number type", types, "Choose a number type."),
+        {"type": "Input.Number", "id": "cac", "label": "CAC (optional)",
+         "placeholder": f"2 or more; user numbers always use {user_cac}"},
+        {"type": "Input.Text", "id": "info", "label": "Service info (optional)", "maxLength": 255,
+         "placeholder": "Free text used for metering"},
+        {"type": "Input.ChoiceSet", "id": "entry_mode", "label": "Entry", "style": "expanded",
+         "isMultiSelect": False, "value": "single",
+         "choices": [{"title": "Single number", "value": "single"}, {"title": "Range", "value": "range"}]},
+        {"type": "Input.Text", "id": "number", "label": "Number (or range start)", "placeholder": "+390212345678",
          "isRequired": True, "errorMessage": "Enter a number in E.164 form (+...)."},
-        {"type": "Input.Text", "id": "range_end",
-         "placeholder": "Range end: full number or its last digits (ranges only)"},
+        {"type": "Input.Text", "id": "range_end", "label": "Range end (ranges only)",
+         "placeholder": "Full number or its last digits"},
     ]
     actions = [{"type": "Action.Submit", "title": "Preview",
                 "data": {"action": "upload", "service": service}}]

@@ -48,7 +48,15 @@ def shell(settings: Settings, email: str | None, demo: bool, files_dir: Path) ->
         raise click.UsageError("Say who you are: --as EMAIL (or --demo to try the sample inventory).")
     if sys.stdin.isatty():
         click.echo(f"leadsbot shell as {email}. Type `help`; files go to {files_dir}/; Ctrl-D quits.")
-    Shell(services, email, files_dir).run(sys.stdin)
+    after_each = None
+    if demo:
+        from bot.simulated_webex import SimulatedWebex
+
+        after_each = SimulatedWebex(services, sys.stdout).advance
+        click.echo("Demo: the customer's Webex is simulated on this machine, so numbers sync and Ready arrives; "
+                   "messages from the simulation are marked [simulated customer Webex].")
+    progress_out = sys.stderr if sys.stderr.isatty() else None
+    Shell(services, email, files_dir, progress_out=progress_out, after_each=after_each).run(sys.stdin)
 
 
 def _load_demo(services, email: str) -> None:

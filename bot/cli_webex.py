@@ -11,6 +11,7 @@ from bot.bootstrap import build_webex, configure_logging
 from bot.cli_errors import database_errors
 from bot.retry import describe
 from provisioning.settings import Settings
+from provisioning.sync.port import NumbersApiError
 
 WEBHOOK_PATH = "/webhooks/webex"
 
@@ -76,9 +77,10 @@ def register(ctx: click.Context, url: str) -> None:
 
     URL is the public address of POST /webhooks/webex, e.g.
     https://leadsbot.example.com/webhooks/webex. Needs WEBEX_ACCESS_TOKEN and
-    WEBEX_WEBHOOK_SECRET; disabled webhooks are re-activated.
+    WEBEX_WEBHOOK_SECRET; disabled webhooks are re-activated. With a Service App configured,
+    also the serviceApp authorized/deauthorized webhooks (with the token manager's token).
     """
-    from bot.webhooks_admin import register_webhooks
+    from bot.webhooks_admin import register_service_app_webhooks, register_webhooks
 
     settings = _settings(ctx)
     if not settings.webex_access_token:
@@ -93,6 +95,9 @@ def register(ctx: click.Context, url: str) -> None:
         click.echo(f"warning: the bot listens on {WEBHOOK_PATH}; is the URL complete?", err=True)
     try:
         ids = register_webhooks(build_webex(settings), url, settings.webex_webhook_secret)
+        ids += register_service_app_webhooks(settings, url)
+    except NumbersApiError as exc:
+        raise click.ClickException(f"could not get the token manager's access token: {exc}") from None
     except ApiError as exc:
         raise click.ClickException(f"Webex refused: {describe(exc)}") from None
     except requests.RequestException as exc:

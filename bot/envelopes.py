@@ -66,10 +66,11 @@ def _optional_id(data: dict, name: str) -> str | None:
     return value
 
 
-def from_webhook(body: dict) -> InboxEnvelope:
-    """The inbox envelope of a webhook body (already known to be a dict with a `data` dict)."""
+def from_webhook(body: dict, event_id: str | None = None) -> InboxEnvelope:
+    """The inbox envelope of a webhook body (already known to be a dict with a `data` dict), keyed
+    by `data.id` unless the caller gives the key (serviceApp events carry no id: a content hash)."""
     data = body["data"]
-    event_id = data.get("id")
+    event_id = event_id if event_id is not None else data.get("id")
     if not isinstance(event_id, str) or not event_id or len(event_id) > MAX_ID_LENGTH:
         raise Unstorable("data.id missing or invalid")
     if not _all_storable(body):

@@ -11,12 +11,15 @@ import html
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from webexpythonsdk.exceptions import ApiError
 
+from bot import service_app
 from bot.events import PermanentError
+from bot.progress_message import ProgressMessage
 from bot.retry import describe
+from bot.tokens import TokenSource
 from bot.webex_client import WebexClient
 from handlers.base import Attachment, Reply, Request, Services
 from provisioning.access import record_refusal
@@ -42,6 +45,7 @@ class Conversation:
     services: Services
     webex: WebexClient
     dispatch: Dispatch
+    tokens: TokenSource | None = None  # organization tokens, for serviceApp consent events
 
     def handle_event(self, envelope: dict) -> None:
         """Process one recorded webhook envelope (called by the inbox workers)."""
@@ -51,6 +55,8 @@ class Conversation:
             self.handle_message(data)
         elif resource == "attachmentActions":
             self.handle_action(data)
+        elif resource == service_app.RESOURCE:
+            service_app.handle(self.services, self.tokens, envelope)
         else:
             log.info("ignoring %s event", resource)
 
@@ -149,13 +155,15 @@ class Conversation:
     def respond(self, request: Request, parent_id: str | None) -> None:
         """Run the handler once and deliver its reply; a reply that cannot be sent is not retried
         by re-running the handler (that could submit twice) but reported to the operator."""
+        progress = ProgressMessage(self.webex, request.room_id, parent_id)
         try:
-            reply = self.dispatch(self.services, request)
+            reply = self.dispatch(self.services, replace(request, progress=progress))
         except UserError as exc:
             reply = Reply(exc.message)
         except Exception:
             log.exception("handler failed for message %s", request.message_id)
             reply = Reply(APOLOGY)
+        progress.finish()
         try:
             self.webex.send_reply(request.room_id, reply, parent_id)
         except Exception as exc:

@@ -19,7 +19,10 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.bootstrap import Wiring
 from bot.outbox import flush_outbox
+from bot.service_app import consent_probe
+from bot.tokens import TokenSource
 from bot.webex_client import WebexClient
+from provisioning import consent
 from provisioning.leads.digests import run_digests
 from provisioning.services import Services
 from provisioning.sync.engine import SyncEngine
@@ -34,6 +37,7 @@ SYNC_JOB = "sync"
 SYNC_SOON_JOB = "sync-soon"
 DIGEST_JOB = "digests"
 EXPIRY_JOB = "preview-expiry"
+CONSENT_JOB = "consent"
 EXPIRY_SECONDS = 60
 OUTBOX_SECONDS = 5
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
@@ -64,6 +68,21 @@ class SyncJob:
             self.scheduler.add_job(self, "date", run_date=run_at, id=SYNC_SOON_JOB, replace_existing=True)
 
 
+class ConsentJob:
+    """Re-checks organizations still without consent (SPEC §5.1), each when its backoff is due."""
+
+    def __init__(self, services: Services, tokens: TokenSource) -> None:
+        self.services = services
+        self.probe = consent_probe(tokens, services.settings.webex_api_base_url)
+        self.backoff = consent.consent_backoff(services.settings.sync_poll_seconds)
+
+    def __call__(self) -> consent.ConsentReport:
+        report = consent.check_due(self.services.db, self.probe, utcnow(), self.backoff)
+        if report.checked:
+            log.info("consent checks: %s", report)
+        return report
+
+
 def build_scheduler(
     services: Services,
     numbers_api: NumbersApi | None,
@@ -71,11 +90,13 @@ def build_scheduler(
     *,
     blocking: bool = False,
     worker_id: str | None = None,
+    tokens: TokenSource | None = None,
 ) -> BaseScheduler:
     """A scheduler (not started) with the sync poll, the minute digest check, preview expiry and `jobs`.
 
     `jobs` are extra (callable, every-N-seconds) pairs, e.g. the transport's outbox flush.
-    Without a `numbers_api` (no Webex token) there is no sync job.
+    Without a `numbers_api` (no organization credentials) there is no sync job; with a Service
+    App (`tokens.checks_consent`) pending organizations are re-checked every poll interval.
     """
     kind = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = kind(timezone=timezone.utc, job_defaults=JOB_DEFAULTS)
@@ -84,6 +105,9 @@ def build_scheduler(
         job = SyncJob(services, numbers_api, worker_id or leases.worker_id("sync"), scheduler)
         scheduler.add_job(job, "interval", seconds=services.settings.sync_poll_seconds, id=SYNC_JOB,
                           next_run_time=first_run)
+    if tokens is not None and getattr(tokens, "checks_consent", False):
+        scheduler.add_job(ConsentJob(services, tokens), "interval", seconds=services.settings.sync_poll_seconds,
+                          id=CONSENT_JOB, next_run_time=first_run)
     scheduler.add_job(run_digests, CronTrigger(second=0, timezone=timezone.utc), args=[services.db],
                       id=DIGEST_JOB)
     scheduler.add_job(expire_previews, "interval", seconds=EXPIRY_SECONDS, args=[services.db, services.settings],
@@ -107,9 +131,11 @@ def standard_jobs(services: Services, webex: WebexClient | None, outbox_seconds:
 
 def _configured(wiring: Wiring, blocking: bool, outbox_seconds: float) -> BaseScheduler:
     if wiring.webex is None:
-        log.warning("no WEBEX_ACCESS_TOKEN: numbers are not synced and nothing is sent")
+        log.warning("no WEBEX_ACCESS_TOKEN: nothing is sent")
+    if wiring.numbers_api is None:
+        log.warning("no organization credentials (Service App or WEBEX_PARTNER_ACCESS_TOKEN): numbers are not synced")
     jobs = standard_jobs(wiring.services, wiring.webex, outbox_seconds)
-    return build_scheduler(wiring.services, wiring.numbers_api, jobs, blocking=blocking)
+    return build_scheduler(wiring.services, wiring.numbers_api, jobs, blocking=blocking, tokens=wiring.tokens)
 
 
 def start_scheduler(wiring: Wiring, *, outbox_seconds: float = OUTBOX_SECONDS) -> BackgroundScheduler:

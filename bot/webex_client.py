@@ -95,6 +95,11 @@ class WebexClient:
             return message.to_dict()
         return self._call("messages.create", create)
 
+    def edit_message(self, room_id: str, message_id: str, markdown: str) -> dict:
+        """Edit one of the bot's own plain messages (`PUT /messages/{id}`: roomId and markdown)."""
+        return self._call("messages.update", lambda: self.sdk.messages.update(
+            messageId=message_id, roomId=room_id, markdown=markdown).to_dict())
+
     def send_reply(self, room_id: str, reply: Reply, parent_id: str | None = None) -> list[str]:
         """Post `reply` to the room (and thread); returns the new message IDs in order."""
         chunks = split_markdown(reply.markdown)
@@ -195,7 +200,7 @@ def _write(folder: str, item: ReplyFile) -> str:
     """Save a reply file under its own (sanitised) name, which Webex shows to the operator."""
     name = Path(item.name).name.strip() or "file"
     path = Path(folder) / name
-    path.write_bytes(item.data)
+    item.save(path)
     return str(path)
 
 

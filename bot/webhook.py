@@ -14,7 +14,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import events
+from bot import events, service_app
 from bot.envelopes import Unstorable, from_webhook
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("webex_webhook", __name__)
 
 MAX_BODY_BYTES = 1024 * 1024  # Webex envelopes are a few KB; anything near this is abuse
-HANDLED = {("messages", "created"), ("attachmentActions", "created")}
+HANDLED = {("messages", "created"), ("attachmentActions", "created"), *service_app.EVENTS}
 
 
 def signature_ok(body: bytes, signature: str, secret: str) -> bool:
@@ -69,8 +69,9 @@ def receive():
     kind = (str(envelope.get("resource")), str(envelope.get("event")))
     if kind not in HANDLED:
         return _answer(200, ignored=f"{kind[0]}:{kind[1]}")
+    event_id = service_app.event_key(body) if kind[0] == service_app.RESOURCE else None
     try:
-        inbox_envelope = from_webhook(envelope)
+        inbox_envelope = from_webhook(envelope, event_id)
     except Unstorable as exc:
         return _answer(400, error=str(exc))
     try:

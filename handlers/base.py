@@ -1,21 +1,46 @@
 """What every handler receives and returns; the transports (Webex, shell, tests) build these."""
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
-from typing import Callable
+from pathlib import Path
+from typing import BinaryIO, Callable
 
 from provisioning.services import Services
 
 __all__ = ["Attachment", "Reply", "ReplyFile", "Request", "Services"]
 
+CHUNK = 1 << 20
+
 
 @dataclass(frozen=True)
 class ReplyFile:
-    """A file the bot sends back (template, invalid-rows report, numbers export)."""
+    """A file the bot sends back (template, invalid-rows report, numbers export).
+
+    `body` is bytes, or for a large file (a million-number export) an open temporary file the
+    transport copies from, so the file never sits in memory whole.
+    """
 
     name: str
-    data: bytes
+    body: bytes | BinaryIO
     content_type: str = "text/csv"
+
+    @property
+    def data(self) -> bytes:
+        """The whole content (small files, tests); transports use `save`."""
+        if isinstance(self.body, bytes):
+            return self.body
+        self.body.seek(0)
+        return self.body.read()
+
+    def save(self, path: Path) -> None:
+        """Write the file to `path`, streamed."""
+        if isinstance(self.body, bytes):
+            path.write_bytes(self.body)
+            return
+        self.body.seek(0)
+        with path.open("wb") as target:
+            shutil.copyfileobj(self.body, target, CHUNK)
 
 
 @dataclass(frozen=True)
@@ -49,3 +74,4 @@ class Request:
     message_id: str | None = None
     parent_id: str | None = None
     meta: dict = field(default_factory=dict)
+    progress: Callable[[str], None] | None = None  # where long work reports how far it got (SPEC §4)

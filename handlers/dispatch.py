@@ -1,6 +1,7 @@
 """One entry point for every transport: a Request in, a Reply out, never an exception."""
 from __future__ import annotations
 
+import difflib
 import logging
 import uuid
 
@@ -49,9 +50,18 @@ def _has_nul(request: Request) -> bool:
     return any("\x00" in text for text in texts)
 
 
+def did_you_mean(word: str) -> str | None:
+    """The command a mistyped word most likely meant (`uplaod` -> `upload`, `lead` -> `leads`), if any."""
+    close = difflib.get_close_matches(word.lower()[:40], list(REGISTRY.commands), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def unknown_command(word: str) -> Reply:
     names = ", ".join(f"`{name}`" for name in sorted(REGISTRY.commands))
-    return Reply(f"I don't know the command {literal(word)}. I can do: {names}.\nType `help` for details and examples.")
+    guess = did_you_mean(word)
+    hint = f" Did you mean `{guess}`?" if guess else ""
+    return Reply(f"I don't know the command {literal(word)}.{hint} I can do: {names}.\n"
+                 "Type `help` for details and examples.")
 
 
 def dispatch(services: Services, request: Request) -> Reply:

@@ -5,9 +5,9 @@ from collections.abc import Iterator
 
 from handlers.base import Reply
 from handlers.registry import Args, Command, Context, UsageError
-from handlers.upload import UPLOAD_OPTIONS, preview_entries
+from handlers.upload import UPLOAD_OPTIONS, preview_entries, with_note
 from provisioning.errors import UserError
-from provisioning.files.reader import read_rows
+from provisioning.files.reader import columns_used, read_rows
 from provisioning.files.sheet import FileError, check_size
 from provisioning.numbers.validation import RawEntry
 
@@ -31,7 +31,8 @@ def run(ctx: Context, args: Args) -> Reply:
             rows = read_rows(data, attachment.name, max_rows=settings.max_rows, max_bytes=settings.max_file_bytes)
             return (RawEntry(row.line, row.number, row.range_end) for row in rows)
 
-        return preview_entries(ctx, args, service_name, entries, source="file", filename=attachment.name[:300])
+        reply = preview_entries(ctx, args, service_name, entries, source="file", filename=attachment.name[:300])
+        return with_note(reply, columns_used(data, attachment.name, max_bytes=settings.max_file_bytes))
     except FileError as exc:  # the preview's transaction was rolled back: say so
         raise FileError(f"{exc.message} Nothing was stored.") from None
 
@@ -45,6 +46,8 @@ COMMAND = Command(
         "import roma-cc profile=CC-Default sip=PSTN-Milan type=contact-center   (attach numbers.csv)",
         "import bagels-cc profile=CC-Default sip=PSTN-NewYork type=user file=numbers.xlsx   (in leadsbot shell)",
     ),
-    details="Columns: `Number` and optional `Range End` (header names in any case). `template` gives a file to fill in.",
+    details="Columns: `Number` (or `Phone`, `Phone Number`, `E.164`, `DID`; a single column needs no header) and "
+            "optional `Range End`, header names in any case; the preview says which column was read. "
+            "`template` gives a file to fill in.",
     run=run,
 )

@@ -5,7 +5,7 @@ from handlers.base import Reply
 from handlers.registry import Args, Command, Context
 from handlers.render import fit_lines, when
 from provisioning.leads.listing import list_leads
-from provisioning.text import NAME_LIMIT, literal
+from provisioning.text import NAME_LIMIT, counted, literal
 
 SHOWN = 40
 
@@ -17,7 +17,7 @@ def run(ctx: Context, args: Args) -> Reply:
         scope = f" matching {literal(text)}" if text else ""
         return Reply(f"No services{scope} in tenant {literal(ctx.actor.tenant_name, NAME_LIMIT)}.")
     head = [f"**Customer leads — {literal(ctx.actor.tenant_name, NAME_LIMIT)}** "
-            f"({total} service{'s' if total != 1 else ''})"]
+            f"({counted(total, 'service')})"]
     items = [
         f"- **{literal(lead.customer, NAME_LIMIT)}** · service {literal(lead.service, NAME_LIMIT)}"
         f" · channel {literal(lead.channel, NAME_LIMIT) if lead.channel else '—'}"
@@ -25,7 +25,7 @@ def run(ctx: Context, args: Args) -> Reply:
         f" · modified {when(lead.last_modified)}"
         for lead in found[:SHOWN]
     ]
-    lines, _ = fit_lines(head, items, lambda left: f"…and {left} more: narrow it with `leads TEXT`.", total=total)
+    lines, _ = fit_lines(head, items, lambda left: f"…and {left:,} more: narrow it with `leads TEXT`.", total=total)
     return Reply("\n".join(lines))
 
 

@@ -80,6 +80,11 @@ def split_words(text: str) -> list[str]:
         raise UsageError(f"I could not read that line ({exc}): check the quotes.") from None
 
 
+def is_option(word: str) -> bool:
+    """Whether a word is a `k=v` option."""
+    return _OPTION.match(word) is not None
+
+
 def parse_args(cmd: Command, words: list[str]) -> Args:
     """`k=v` options in any order among positional words; unknown options are errors."""
     positional: list[str] = []

@@ -22,7 +22,7 @@ def upload_id(args: Args) -> int | None:
 def run(ctx: Context, args: Args) -> Reply:
     summary = submit(ctx.services.db, ctx.actor, ctx.request.room_id, upload_id(args), settings=ctx.services.settings)
     return Reply(
-        f"✅ Upload #{summary.upload_id} submitted: **{summary.valid}** number{'s' if summary.valid != 1 else ''} "
+        f"✅ Upload #{summary.upload_id} submitted: **{summary.valid:,}** number{'s' if summary.valid != 1 else ''} "
         f"stored for {literal(summary.service, NAME_LIMIT)}. They are now syncing with Webex; I'll post here when "
         f"they are Ready. {literal(f'status {summary.service}', NAME_LIMIT + 7)} shows progress."
     )

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from handlers.base import Reply
-from handlers.registry import Args, Command, Context, UsageError
+from handlers.registry import Args, Command, Context, UsageError, is_option, split_words
 from handlers.render import preview_reply
-from provisioning.numbers.validation import RawEntry, entries_from_words
+from provisioning.numbers.validation import RawEntry, entries_from_text
+from provisioning.progress import Progress
 from provisioning.text import NAME_LIMIT, literal, shown_list
 from provisioning.uploads.options import USER_CAC, UploadOptions, upload_form
 from provisioning.uploads.previews import invalid_report, preview
@@ -25,8 +27,21 @@ def preview_entries(ctx: Context, args: Args, service_name: str, entries: Callab
     and answer with the preview."""
     db = ctx.services.db
     summary = preview(db, ctx.actor, ctx.request.room_id, service_name, options_from(args), entries,
-                      ctx.services.settings, source=source, filename=filename)
+                      ctx.services.settings, source=source, filename=filename,
+                      number_check=ctx.services.number_check, progress=progress_of(ctx))
     return preview_reply(summary, invalid_report(db, summary))
+
+
+def with_note(reply: Reply, note: str) -> Reply:
+    """The reply with a line added under its first line (the preview's title)."""
+    title, _, rest = reply.markdown.partition("\n")
+    return replace(reply, markdown=f"{title}\n{note}\n{rest}" if rest else f"{title}\n{note}")
+
+
+def progress_of(ctx: Context) -> Progress:
+    """Progress reports of this command to the transport's sink, as often as the settings allow."""
+    settings = ctx.services.settings
+    return Progress(ctx.request.progress, after=settings.progress_after_seconds, every=settings.progress_every)
 
 
 def form_reply(ctx: Context, service_name: str) -> Reply:
@@ -36,7 +51,10 @@ def form_reply(ctx: Context, service_name: str) -> Reply:
     if not sips:
         return Reply(f"Tenant {literal(ctx.actor.tenant_name, NAME_LIMIT)} has no SIP connection yet: add one to "
                      "the inventory before uploading numbers.")
-    example = (f"upload {form.service} profile={profiles[0] if profiles else 'PROFILE'} sip={sips[0]} type={types[0]} "
+    if not profiles:  # the card could never be submitted: its calling profile is required
+        return Reply(f"Tenant {literal(ctx.actor.tenant_name, NAME_LIMIT)} has no calling profile yet: add one to "
+                     "the inventory before uploading numbers.")
+    example = (f"upload {form.service} profile={profiles[0]} sip={sips[0]} type={types[0]} "
                f"+CCNUMBER")
     markdown = "\n".join([
         f"**Upload Numbers — {literal(form.service, NAME_LIMIT)}**",
@@ -50,10 +68,29 @@ def form_reply(ctx: Context, service_name: str) -> Reply:
     return Reply(markdown, card=card)
 
 
+def typed_entries(ctx: Context, args: Args) -> list[RawEntry]:
+    """The entries after the service name. Words are split like a shell line, which loses line
+    breaks, and a new line separates entries (SPEC §2 rule 1): a message of several lines is
+    read line by line, dropping the options, the command and the service name."""
+    text = ctx.request.text if ctx.request.card_inputs is None else ""
+    if "\n" not in text.strip():
+        return entries_from_text(" ".join(args.positional[1:]))
+    skip, lines = 2, []  # the command and the service name
+    for line in text.splitlines():
+        try:
+            words = [word for word in split_words(line) if not is_option(word)]
+        except UsageError:  # a quoted value spans lines: the words as the whole message gave them
+            return entries_from_text(" ".join(args.positional[1:]))
+        taken = min(skip, len(words))
+        skip -= taken
+        lines.append(" ".join(words[taken:]))
+    return entries_from_text("\n".join(lines))
+
+
 def run(ctx: Context, args: Args) -> Reply:
     source = args.options.pop("source", "")
     service_name = args.one("the SERVICE name")
-    entries = entries_from_words(args.positional[1:])
+    entries = typed_entries(ctx, args)
     if not entries and not args.options:
         return form_reply(ctx, service_name)
     if not entries:
@@ -73,6 +110,7 @@ COMMAND = Command(
         "upload roma-cc",
     ),
     details="Options go in any order. Ranges: `START-END`, END in full or as the last digits. "
-            "Separate entries typed with spaces by commas.",
+            "Entries are separated by commas, semicolons, new lines or the next `+`; spaces inside "
+            "an entry are fine (`+1 212 788 1610-1619`).",
     run=run,
 )

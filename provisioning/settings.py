@@ -13,6 +13,10 @@ class SettingsError(ValueError):
     """A setting's value is unusable; the message names the variable and what it must be."""
 
 
+SECRETS = ("webex_access_token", "webex_webhook_secret", "webex_service_app_client_secret",
+           "webex_token_manager_client_secret", "webex_token_manager_refresh_token", "webex_partner_access_token")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = ""
@@ -29,7 +33,17 @@ class Settings:
     sync_poll_seconds: int = 60
     sync_max_attempts: int = 8
     inbox_threads: int = 4  # threads processing events; one space and one person use one at a time
+    progress_after_seconds: int = 3  # long commands show progress once they have run this long (SPEC §4)
+    progress_every: int = 5  # seconds between progress updates (a Webex message takes at most 10 edits)
     log_level: str = "INFO"
+    # Organization tokens (SPEC §5.1): a Service App and its token manager integration, or a partner token.
+    webex_service_app_client_id: str = ""
+    webex_service_app_client_secret: str = ""
+    webex_service_app_id: str = ""
+    webex_token_manager_client_id: str = ""
+    webex_token_manager_client_secret: str = ""
+    webex_token_manager_refresh_token: str = ""
+    webex_partner_access_token: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
@@ -44,10 +58,21 @@ class Settings:
         values.update(overrides)
         return cls(**values)
 
+    @property
+    def sync_configured(self) -> bool:
+        """Whether there are organization credentials to sync with (a Service App or a partner token)."""
+        return self.service_app_configured or bool(self.webex_partner_access_token)
+
+    @property
+    def service_app_configured(self) -> bool:
+        """Consent is live (checked with Webex) only when a Service App is configured."""
+        return bool(self.webex_service_app_client_id and self.webex_service_app_client_secret
+                    and self.webex_token_manager_refresh_token)
+
     def __repr__(self) -> str:
         """Never print secrets (SPEC §7)."""
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
-        for secret in ("webex_access_token", "webex_webhook_secret"):
+        for secret in SECRETS:
             shown[secret] = "***" if shown[secret] else ""
         shown["database_url"] = _hide_password(shown["database_url"])
         return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"

@@ -55,3 +55,9 @@ def how_many_fit(items: Sequence[str], budget: int, *, separator_bytes: int) -> 
         if used > budget:
             return count
     return len(items)
+
+
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """`count` with thousands separators and the noun agreeing: `1 number`, `1,000,000 numbers`."""
+    noun = singular if count == 1 else (plural or f"{singular}s")
+    return f"{count:,} {noun}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from typing import BinaryIO
 
 from provisioning.files.sheet import BOM
 
@@ -32,12 +33,19 @@ def safe_cell(value: str) -> str:
 
 
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    """A CSV file (UTF-8 with BOM, so Excel picks the encoding) with every cell made safe.
+    """A CSV file (UTF-8 with BOM, so Excel picks the encoding) with every cell made safe (`write_csv`)."""
+    out = io.BytesIO()
+    write_csv(out, header, rows)
+    return out.getvalue()
+
+
+def write_csv(out: BinaryIO, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """Write a CSV file (UTF-8 with BOM, so Excel picks the encoding) with every cell made safe,
+    in chunks: a million rows never sit in memory as text.
 
     Cells are quoted when they hold a `,` (as CSV requires) and, since a spreadsheet program set
     to a European locale splits lines on `;`, a row with a `;` in any cell is quoted whole.
     """
-    out = io.BytesIO()
     out.write(BOM.encode())
     text = io.StringIO()
     minimal, quoted = csv.writer(text), csv.writer(text, quoting=csv.QUOTE_ALL)
@@ -53,10 +61,34 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
             text.seek(0)
             text.truncate()
     out.write(text.getvalue().encode())
-    return out.getvalue()
+
+
+INVALID_ROWS_HEADER = ("Row", "Value", "Reason")
+
+
+def write_invalid_rows(out: BinaryIO, rows: Iterable[tuple[int, str, str]]) -> None:
+    """`write_csv` of (row, value, reason) entries, the same bytes, at report scale: a re-upload of a
+    million numbers reports a million rows, nearly all with one of a few reasons, so each
+    reason is made safe once."""
+    out.write(BOM.encode())
+    text = io.StringIO()
+    minimal, quoted = csv.writer(text), csv.writer(text, quoting=csv.QUOTE_ALL)
+    minimal.writerow(INVALID_ROWS_HEADER)
+    reasons: dict[str, str] = {}
+    for count, (row, value, reason) in enumerate(rows, start=1):
+        shown = reasons.get(reason)
+        if shown is None:
+            shown = reasons[reason] = safe_cell(reason)
+        value = safe_cell(value)
+        (quoted if ";" in value or ";" in shown else minimal).writerow((row, value, shown))
+        if count % _ENCODE_EVERY == 0:
+            out.write(text.getvalue().encode())
+            text.seek(0)
+            text.truncate()
+    out.write(text.getvalue().encode())
 
 
 def invalid_rows_csv(rows: Iterable[tuple[int, str, str]]) -> bytes:
     """The invalid entries of an upload as a CSV file: row number, value, reason."""
-    return csv_bytes(("Row", "Value", "Reason"), rows)
+    return csv_bytes(INVALID_ROWS_HEADER, rows)
 

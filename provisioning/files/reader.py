@@ -28,7 +28,11 @@ from provisioning.text import literal
 
 _BLANK = re.compile(rb"\s*")
 _HEADER_SEPARATORS = re.compile(r"[\s_-]+")
-_NUMBER, _RANGE_END = "number", "range end"
+# Header names people's spreadsheets already have, best first (compared after `normalise_header`).
+NUMBER_HEADERS = ("number", "phone number", "phone", "e.164", "e164", "did", "telephone number", "telephone",
+                  "numbers", "phone numbers", "dids")
+RANGE_END_HEADERS = ("range end", "end", "last number")
+_NUMBER_LIKE = re.compile(r"[+=0-9(]")
 
 
 def read_rows(data: bytes, filename: str = "", *, max_rows: int = Settings.max_rows,
@@ -44,8 +48,32 @@ def read_rows(data: bytes, filename: str = "", *, max_rows: int = Settings.max_r
     kind = _sniff(data, filename)
     sheet: Sheet = XlsxSheet(data, max_bytes) if kind == "xlsx" else CsvSheet(data)
     line, header = sheet.header()
+    if _headerless(header):
+        return _data_rows(sheet, 0, None, max_rows, first=Row(line, header[0].strip(), ""))
     number_col, range_col = _columns(header, line)
     return _data_rows(sheet, number_col, range_col, max_rows)
+
+
+def columns_used(data: bytes, filename: str = "", *, max_bytes: int = Settings.max_file_bytes) -> str:
+    """Which columns the numbers are read from, for the preview (`Phone Number` is column B...).
+
+    Reads the header only; call it after `read_rows` accepted the file."""
+    kind = _sniff(data, filename)
+    sheet: Sheet = XlsxSheet(data, max_bytes) if kind == "xlsx" else CsvSheet(data)
+    line, header = sheet.header()
+    if _headerless(header):
+        return "Numbers read from column A (no header row: every row is a number)."
+    number_col, range_col = _columns(header, line)
+    used = f"Numbers read from column {get_column_letter(number_col + 1)} ({literal(header[number_col].strip())})"
+    if range_col is not None:
+        used += f", range ends from column {get_column_letter(range_col + 1)} ({literal(header[range_col].strip())})"
+    return used + "."
+
+
+def _headerless(header: list[str]) -> bool:
+    """A single column whose first row is already a number (or a damaged one): no header row."""
+    filled = [cell.strip() for cell in header if cell.strip()]
+    return len(filled) == 1 and header[0].strip() == filled[0] and _NUMBER_LIKE.match(filled[0]) is not None
 
 
 def _sniff(data: bytes, filename: str) -> str:
@@ -73,17 +101,27 @@ def normalise_header(cell: str) -> str:
 
 
 def _columns(header: list[str], line: int) -> tuple[int, int | None]:
-    """Positions of the Number and Range End columns in the header row."""
+    """Positions of the Number and Range End columns in the header row (the first known name present)."""
     names = [normalise_header(cell) for cell in header]
-    numbers = [i for i, name in enumerate(names) if name == _NUMBER]
-    ends = [i for i, name in enumerate(names) if name == _RANGE_END]
+    numbers = _first_named(names, NUMBER_HEADERS)
+    ends = _first_named(names, RANGE_END_HEADERS)
     if not numbers:
         found = ",".join(cell.strip() for cell in header).strip(",")
-        raise FileError(f"Row {line} ({literal(found)}) has no `Number` column: {FIX_HEADER}.")
+        known = ", ".join(f"`{name.title() if name != 'e.164' else 'E.164'}`" for name in NUMBER_HEADERS[:6])
+        raise FileError(f"Row {line} ({literal(found)}) has no `Number` column (also read: {known}): {FIX_HEADER}.")
     for name, found in (("Number", numbers), ("Range End", ends)):
         if len(found) > 1:
             raise FileError(f"The header has {len(found)} `{name}` columns ({_letters(found)}): keep one.")
     return numbers[0], (ends[0] if ends else None)
+
+
+def _first_named(names: list[str], wanted: tuple[str, ...]) -> list[int]:
+    """The columns carrying the best-ranked of the `wanted` names that the header has."""
+    for name in wanted:
+        found = [i for i, cell in enumerate(names) if cell == name]
+        if found:
+            return found
+    return []
 
 
 def _letters(columns: list[int], shown: int = 5) -> str:
@@ -92,9 +130,13 @@ def _letters(columns: list[int], shown: int = 5) -> str:
     return ", ".join(get_column_letter(i + 1) for i in columns[:shown]) + more
 
 
-def _data_rows(sheet: Sheet, number_col: int, range_col: int | None, max_rows: int) -> Iterator[Row]:
+def _data_rows(sheet: Sheet, number_col: int, range_col: int | None, max_rows: int,
+               first: Row | None = None) -> Iterator[Row]:
     width = max(number_col, -1 if range_col is None else range_col) + 1
     count = 0
+    if first is not None:  # a file without a header row: its first row is data
+        count += 1
+        yield first
     for line, cells in sheet.rows(width):
         if len(cells) < width:  # CSV rows can be shorter than the header
             cells = [*cells, *[""] * (width - len(cells))]

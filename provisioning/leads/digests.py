@@ -16,7 +16,7 @@ from provisioning.audit import audit
 from provisioning.directory import Actor
 from provisioning.leads.status import STATUS_ORDER, ServiceStatus, status_counts, statuses
 from provisioning.outbox import queue_message
-from provisioning.text import MAX_MESSAGE_BYTES, NAME_LIMIT, literal
+from provisioning.text import MAX_MESSAGE_BYTES, NAME_LIMIT, counted, literal
 from store.db import Database
 from store.models import SYNC_STATES, Customer, DigestSubscription, Service, Tenant, utcnow
 
@@ -70,13 +70,13 @@ def build_digest(session: Session, tenant_id: int, now: datetime) -> str:
         status: ServiceStatus = found[service.id]
         n = counts[service.id]
         row = (f"| {status.label} | {_cell(service.name)} | {_cell(customers[service.id])} | "
-               + " | ".join(str(n[state]) for state in SYNC_STATES) + " |")
+               + " | ".join(f"{n[state]:,}" for state in SYNC_STATES) + " |")
         reason = (f"- {literal(service.name, NAME_LIMIT)}: {' '.join(status.reason[:200].split())}"
                   if status.reason else None)
         extra = len(row.encode()) + 1 + (len(reason.encode()) + 1 if reason else 0)
         if size + extra > MAX_DIGEST_BYTES:
             lines.append("")
-            lines.append(f"…and {len(services) - shown} more services; send `leads` for the full list.")
+            lines.append(f"…and {counted(len(services) - shown, 'more service')}; send `leads` for the full list.")
             break
         size += extra
         lines.append(row)

@@ -13,6 +13,7 @@ from typing import Iterable, Mapping
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from provisioning import consent
 from store.models import Number, Service, SyncTask
 
 PENDING_CONSENT = "Pending Consent"
@@ -35,11 +36,14 @@ class ServiceStatus:
         return f"{self.label}: {self.reason}" if self.reason else self.label
 
 
-def derive_status(service: Service, counts: Mapping[str, int]) -> ServiceStatus:
-    """The status of `service` given its numbers per sync state (pending/pushed/live/failed)."""
+def derive_status(service: Service, counts: Mapping[str, int], awaiting_consent: bool = False) -> ServiceStatus:
+    """The status of `service` given its numbers per sync state (pending/pushed/live/failed).
+
+    `awaiting_consent`: a Service App is configured and no org token can be had (SPEC §5.1).
+    """
     if service.removing:
         return ServiceStatus(REMOVING)
-    if service.consented_on is None:
+    if service.consented_on is None or awaiting_consent:
         return ServiceStatus(PENDING_CONSENT)
     total = sum(counts.values())
     if total == 0:
@@ -73,7 +77,8 @@ def statuses(session: Session, services: Iterable[Service]) -> dict[int, Service
     """Status of each service by id (one counting query for all of them)."""
     services = list(services)
     counts = status_counts(session, (s.id for s in services))
-    return {s.id: derive_status(s, counts[s.id]) for s in services}
+    waiting = consent.awaiting(session, (s.org_id for s in services))
+    return {s.id: derive_status(s, counts[s.id], s.org_id in waiting) for s in services}
 
 
 def last_sync_error(session: Session, service_id: int) -> str | None:

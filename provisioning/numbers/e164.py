@@ -16,6 +16,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata
 
 from provisioning.errors import UserError
+from provisioning.numbers.hints import is_national_form, missing_plus_hint
 from provisioning.text import shown
 
 MAX_DIGITS = 15  # ITU-T E.164: at most 15 digits after the +
@@ -71,8 +72,10 @@ def check_length(text: str, limit: int = MAX_NUMBER_CHARS) -> None:
                           f"+, country code and at most {MAX_DIGITS} digits")
 
 
-def spreadsheet_hint(raw: str) -> str | None:
-    """The reason text when a cell shows typical spreadsheet damage, else None."""
+def spreadsheet_hint(raw: str, country: str | None = None) -> str | None:
+    """The reason text when a cell shows typical spreadsheet damage, else None.
+
+    With the service's `country`, a dropped + gets the number it stands for (`hints`)."""
     cell = raw.strip()
     if cell.startswith("="):
         formula = _FORMULA_NUMBER.fullmatch(cell)
@@ -85,8 +88,10 @@ def spreadsheet_hint(raw: str) -> str | None:
                 "format the Number column as Text and retype the number with the + sign")
     dropped = _PLUS_DROPPED.fullmatch(cell) if cell[:1].isdigit() else None
     if dropped:
-        return (f"missing + sign (the spreadsheet dropped it) — "
-                f"write +{dropped.group(1)} and format the column as Text")
+        if country and is_national_form(dropped.group(1), country):
+            return None  # a national number, not a dropped +: `NumberChecker.check` says so
+        fix = missing_plus_hint(dropped.group(1), country) if country else f"write +{dropped.group(1)}"
+        return f"missing + sign (the spreadsheet dropped it) — {fix} and format the column as Text"
     return None
 
 
@@ -288,6 +293,7 @@ class NumberChecker:
         self.calling_code: int = calling_code
         self._code = str(calling_code)
         self._prefix = f"+{calling_code}"
+        self._plan = _plan(self._code)
         metadata = PhoneMetadata.metadata_for_region(self.country)
         self._lengths: tuple[int, ...] = tuple(metadata.general_desc.possible_length) if metadata else ()
 
@@ -296,7 +302,7 @@ class NumberChecker:
         if not raw or not raw.strip():
             raise NumberError("empty number")
         check_length(raw)
-        hint = spreadsheet_hint(raw)
+        hint = spreadsheet_hint(raw, self.country)
         if hint:
             raise NumberError(hint)
         text = normalise(raw)
@@ -304,7 +310,7 @@ class NumberChecker:
             raise NumberError("empty number")
         bad = _bad_character_reason(text)
         if bad is None and not text.startswith("+"):
-            raise NumberError(f"missing + sign — write it as +{shown(text, 40)}")
+            raise NumberError(f"missing + sign — {missing_plus_hint(text, self.country)}")
         if bad is not None:
             raise NumberError(bad)
         digits = text[1:]
@@ -318,6 +324,17 @@ class NumberChecker:
         if canonical is None:
             raise NumberError(self._invalid_reason(len(digits) - len(self._code)))
         return canonical
+
+    def strict(self, text: str) -> str | None:
+        """`text` itself when it is already a valid E.164 of this service's country written strictly
+        (+ and ASCII digits), else None and `check` tells why. The common cell of a big file takes
+        this path: no hint, normalisation or character checks, just the metadata (same verdict)."""
+        digits = text[1:]
+        if (text[:1] == "+" and len(digits) <= MAX_DIGITS and digits.isdigit() and digits.isascii()
+                and _CODE_BY_HEAD.get(digits[:3]) == self._code
+                and _nsn_verdict(self._plan, digits[len(self._code):]) is True):
+            return text
+        return None
 
     def is_valid_e164(self, e164: str) -> bool:
         """Fast verdict, as `check` judges: valid, this service's country code, at most 15 digits."""

@@ -17,13 +17,16 @@ from typing import Callable
 
 from sqlalchemy import case, func, select, update
 
+from provisioning import consent
 from provisioning.backoff import Backoff
+from provisioning.numbers.metadata import number_kind
 from provisioning.settings import Settings
 from provisioning.sync import states as nums
 from provisioning.sync.claims import Claim, LeaseLost, claim_due, release, renew
 from provisioning.sync.notices import notify_failed, notify_ready
 from provisioning.sync.port import (
     ACTIVE,
+    ConsentMissing,
     NumbersApi,
     NumbersApiError,
     PermanentApiError,
@@ -31,6 +34,7 @@ from provisioning.sync.port import (
     is_already_exists,
     usage_for,
 )
+from provisioning.sync.pstn import PstnGuard
 from store.db import Database
 from store.models import Service, SyncTask, utcnow
 
@@ -50,6 +54,7 @@ class SyncRunReport:
     failed: int = 0
     retried: int = 0
     lost: int = 0
+    paused: int = 0
     notices: int = 0
     next_due_at: datetime | None = None
 
@@ -79,6 +84,8 @@ class SyncEngine:
         lease: timedelta = timedelta(minutes=5),
         backoff: Backoff = Backoff(base=2.0, cap=900.0),
         max_tasks: int = 100,
+        live_consent: bool | None = None,
+        pstn: PstnGuard | None = None,
     ) -> None:
         self.db = db
         self.api = numbers_api
@@ -87,6 +94,9 @@ class SyncEngine:
         self.lease = lease
         self.backoff = backoff
         self.max_tasks = max_tasks
+        # With a Service App, consent is known only from Webex: sync of an org without it waits.
+        self.live_consent = settings.service_app_configured if live_consent is None else live_consent
+        self.pstn = pstn or PstnGuard()
         self._clock: Callable[[], datetime] = utcnow
         self._listings: dict[tuple[str, str], dict[str, str]] = {}
 
@@ -121,6 +131,9 @@ class SyncEngine:
             if job.removing:
                 self._close(job, "cancelled", report)
                 return
+            if self.live_consent and not self._consented(job):
+                self._wait_for_consent(job, None, report)
+                return
             if job.mode == "integrated":
                 self._push_pending(job, report)
             self._poll(job, report)
@@ -130,6 +143,11 @@ class SyncEngine:
             log.warning("%s", exc)
         except RateLimited as exc:
             self._safely(self._retry, job, str(exc), self.backoff.after(exc.retry_after), report)
+        except ConsentMissing as exc:
+            if self.live_consent:
+                self._safely(self._wait_for_consent, job, str(exc), report)
+            else:
+                self._safely(self._fail, job, str(exc), report)
         except PermanentApiError as exc:
             self._safely(self._fail, job, str(exc), report)
         except Exception as exc:  # transient API errors, database hiccups, bugs: retry later
@@ -147,14 +165,20 @@ class SyncEngine:
         size = max(1, self.settings.sync_batch_size)
         with self.db.sessions() as session:
             by_type = nums.pending_by_type(session, job.claim.upload_id)
-        by_usage: dict[str, list[str]] = {}
+        if not by_type:
+            return
+        self.pstn.check(self.api, job.org_id, job.location_id)  # raises: nothing is sent
+        groups: dict[tuple[str, str], list[str]] = {}
         for number_type, numbers in by_type.items():
-            by_usage.setdefault(usage_for(number_type), []).extend(numbers)
-        for usage, numbers in sorted(by_usage.items()):
+            usage = usage_for(number_type)
+            for number in numbers:
+                kind = "TOLLFREE" if number_kind(number) == "TOLLFREE" else "DID"  # SPEC §5.2
+                groups.setdefault((usage, kind), []).append(number)
+        for (usage, kind), numbers in sorted(groups.items()):
             for start in range(0, len(numbers), size):
                 batch = numbers[start:start + size]
                 self._listings.pop((job.org_id, job.location_id), None)
-                result = self.api.add_numbers(job.org_id, job.location_id, batch, usage)
+                result = self.api.add_numbers(job.org_id, job.location_id, batch, usage, kind)
                 report.add_requests += 1
                 self._record_batch(job, batch, result.refused, report)
 
@@ -218,6 +242,23 @@ class SyncEngine:
                 release(session, job.claim, state="done", finished_at=now, attempts=0, last_error=None)
                 report.finished += 1
             report.notices += notify_ready(session, job.service_id, now)
+
+    # consent ----------------------------------------------------------------------------------
+    def _consented(self, job: _Job) -> bool:
+        with self.db.sessions() as session:
+            return consent.consented(session, job.org_id)
+
+    def _wait_for_consent(self, job: _Job, reason: str | None, report: SyncRunReport) -> None:
+        """No consent (yet, or any more): the task waits, unfailed, until consent returns."""
+        now = self._clock()
+        poll = self.settings.sync_poll_seconds
+        with self.db.sessions.begin() as session:
+            if reason is None:
+                consent.track(session, job.org_id, now)
+            else:
+                consent.missing(session, job.org_id, reason, now, poll)
+            release(session, job.claim, attempts=job.attempts, next_run_at=now + timedelta(seconds=poll))
+        report.paused += 1
 
     # failures ---------------------------------------------------------------------------------
     def _retry(self, job: _Job, error: str, delay: float, report: SyncRunReport) -> None:

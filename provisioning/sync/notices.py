@@ -13,21 +13,20 @@ from sqlalchemy.orm import Session
 
 from provisioning.leads.status import status_counts
 from provisioning.outbox import already_queued, queue_message
-from provisioning.text import NAME_LIMIT, literal
+from provisioning.text import NAME_LIMIT, counted, literal
 from store.models import Number, Service, Upload
 
 SUBMITTED = "submitted"
 
 
 def ready_text(service_name: str, live: int) -> str:
-    noun = "number" if live == 1 else "numbers"
-    return f"✅ {literal(service_name, NAME_LIMIT)} is Ready: {live} {noun} live in Webex"
+    return f"✅ {literal(service_name, NAME_LIMIT)} is Ready: {counted(live, 'number')} live in Webex"
 
 
 def failed_text(service_name: str, reason: str, failed: int, total: int) -> str:
     return (
         f"❌ **{literal(service_name, NAME_LIMIT)}**: sync with Webex failed: {reason}\n\n"
-        f"{failed} of {total} numbers of this upload failed. "
+        f"{failed:,} of {counted(total, 'number')} of this upload failed. "
         f"Send {literal(f'status {service_name}', NAME_LIMIT + 7)} for details."
     )
 

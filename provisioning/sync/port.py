@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Literal, Protocol
 
 Usage = Literal["SERVICE", "NONE"]
+NumberKind = Literal["DID", "TOLLFREE"]
 ACTIVE = "ACTIVE"
 
 # Webex says this when a number is already in the organization; after a crash between a
@@ -54,13 +55,26 @@ class PermanentApiError(NumbersApiError):
     """4xx other than 429 and per-number refusals: retrying will not help."""
 
 
+class ConsentMissing(NumbersApiError):
+    """No organization token for this org: its admin has not authorized the Service App, or
+    withdrew it (token endpoint 403, or a 401/403 a fresh token does not cure). Sync waits."""
+
+    def __init__(self, org_id: str, reason: str) -> None:
+        super().__init__(reason)
+        self.org_id = org_id
+
+
 class NumbersApi(Protocol):
     """Webex Calling numbers of one customer location."""
 
     def add_numbers(
-        self, org_id: str, location_id: str, numbers: list[str], usage: Usage
+        self, org_id: str, location_id: str, numbers: list[str], usage: Usage, kind: NumberKind = "DID"
     ) -> AddResult:
-        """Add `numbers` (one batch) to the location; raise the errors above on failure."""
+        """Add `numbers` (one batch, all of one number type) to the location; raise the errors above."""
+        ...
+
+    def pstn_connection_type(self, org_id: str, location_id: str) -> str:
+        """The location's `pstnConnectionType` (LOCAL_GATEWAY, NON_INTEGRATED_CCP, INTEGRATED_CCP, ...)."""
         ...
 
     def list_numbers(self, org_id: str, location_id: str) -> Iterator[RemoteNumber]:
@@ -69,8 +83,8 @@ class NumbersApi(Protocol):
 
 
 def usage_for(number_type: str) -> Usage:
-    """`numberUsageType`: SERVICE for contact-center numbers, NONE for the others."""
-    return "SERVICE" if number_type == "contact-center" else "NONE"
+    """`numberUsageType`: SERVICE for contact-center and service numbers, NONE for user numbers."""
+    return "SERVICE" if number_type in ("contact-center", "service") else "NONE"
 
 
 def is_already_exists(message: str) -> bool:

@@ -5,8 +5,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from provisioning import consent
 from provisioning.directory import Actor, find_calling_profile, find_service, find_sip_connection, list_names
 from provisioning.errors import UserError
 from provisioning.text import NAME_LIMIT, literal
@@ -49,7 +50,8 @@ def check_accepts_numbers(service: Service) -> None:
     if service.removing:
         raise UserError(f"Service {literal(service.name, NAME_LIMIT)} is being removed (status Removing): "
                         "it can't take new numbers.")
-    if service.consented_on is None:
+    session = object_session(service)
+    if service.consented_on is None or (session is not None and consent.awaiting(session, [service.org_id])):
         raise UserError(
             f"Service {literal(service.name, NAME_LIMIT)} is Pending Consent: the customer must consent before "
             "numbers can be uploaded."

@@ -8,8 +8,11 @@ anything is written, then to validate and stage them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from itertools import islice
+from typing import BinaryIO
 
 from sqlalchemy import case, delete, exists, func, insert, select, update
 from sqlalchemy import literal as sql_literal
@@ -18,20 +21,27 @@ from sqlalchemy.orm import Session
 from provisioning.audit import audit
 from provisioning.directory import Actor, find_service
 from provisioning.errors import UserError
-from provisioning.files.exports import invalid_rows_csv
-from provisioning.numbers.e164 import NumberChecker
+from provisioning.files.exports import write_invalid_rows
+from provisioning.numbers.e164 import DASHES, NumberChecker, NumberError
 from provisioning.numbers.limits import count_numbers
-from provisioning.numbers.validation import Invalid, RawEntry, Tally, Valid, validate
+from provisioning.numbers.metadata import mobile_test
+from provisioning.numbers.validation import Invalid, RawEntry, Tally, Valid, parse_raw_entry, validate
+from provisioning.progress import Progress, silent
 from provisioning.settings import Settings
 from provisioning.text import NAME_LIMIT, literal
 from provisioning.uploads.options import UploadOptions, check_accepts_numbers, check_options
-from store.bulk import bulk_insert, chunks
+from provisioning.uploads.webex_check import CHECKED, NumberCheck, check_with_webex
+from store.bulk import bulk_insert, chunks, refresh_statistics, stream
 from store.db import Database
 from store.models import InvalidEntry, Number, Service, StagedNumber, Upload
 
 BATCH = 20_000
+READ_AS_SHOWN = 8  # entries whose reading the preview shows
+SAMPLE_ROWS = 2_000  # report rows read to group the first problems
 ALREADY_UPLOADED = "already uploaded to this service"
 ASSIGNED = "assigned to service "
+MOBILE_REASON = ("mobile number: Webex adds mobile numbers through a carrier order, not through its numbers API, "
+                 "so an integrated service cannot take it")
 Entries = Callable[[], Iterable[RawEntry]]  # each call reads the entries afresh
 
 
@@ -48,6 +58,9 @@ class UploadSummary:
     duplicates: int
     entries: int
     sample_invalid: tuple[Invalid, ...]
+    webex_check: str | None = None  # "checked" by Webex's validateNumbers, "local" only, or not applicable
+    sampled: int = 0  # report entries the sample covers (a run of a range is one sample line)
+    read_as: tuple[tuple[str, str], ...] = ()  # (entry as written, how it was read) where they differ
 
     @property
     def reported(self) -> int:
@@ -55,19 +68,24 @@ class UploadSummary:
         return self.invalid + self.already + self.duplicates
 
 
-def _stage(session: Session, upload_id: int, results: Iterable[Valid | Invalid]) -> None:
+def _stage(session: Session, upload_id: int, results: Iterable[Valid | Invalid],
+           on_batch: Callable[[], None] = lambda: None) -> None:
     """Bulk-insert valid numbers into staging and invalid entries into the report, in batches."""
+    upload = {"upload_id": upload_id}
     for chunk in chunks(results, BATCH):
-        valid = [(upload_id, r.e164, r.row) for r in chunk if type(r) is Valid]
-        invalid = [(upload_id, r.row, r.value[:500], r.reason) for r in chunk if type(r) is Invalid]
+        on_batch()
+        valid = [r for r in chunk if type(r) is Valid]  # (row, e164) tuples, written as they are
         if valid:
-            bulk_insert(session, StagedNumber.__table__, ("upload_id", "e164", "row"), valid)
-        if invalid:
-            bulk_insert(session, InvalidEntry.__table__, ("upload_id", "row", "value", "reason"), invalid)
+            bulk_insert(session, StagedNumber.__table__, Valid._fields, valid, fixed=upload)
+        if len(valid) < len(chunk):
+            invalid = [(r.row, r.value[:500], r.reason) for r in chunk if type(r) is Invalid]
+            bulk_insert(session, InvalidEntry.__table__, ("row", "value", "reason"), invalid, fixed=upload)
 
 
-def _move_conflicts(session: Session, upload: Upload, tenant_id: int) -> int:
-    """Staged numbers already in the store become report entries; returns how many were already in this service."""
+def _move_conflicts(session: Session, upload: Upload, tenant_id: int, staged: int) -> tuple[int, int]:
+    """Staged numbers already in the store become report entries; returns how many were already
+    in this service, and how many of the `staged` numbers were taken out. An upload of new
+    numbers (the usual case) costs one join with the store, not two."""
     conflict = (
         select(StagedNumber.row, StagedNumber.e164, Number.service_id, Service.name, Service.tenant_id)
         .join(Number, Number.e164 == StagedNumber.e164)
@@ -79,16 +97,22 @@ def _move_conflicts(session: Session, upload: Upload, tenant_id: int) -> int:
         (conflict.c.tenant_id == tenant_id, sql_literal(ASSIGNED) + conflict.c.name),
         else_=sql_literal("assigned to a service of another tenant"),
     )
-    session.execute(insert(InvalidEntry).from_select(
+    moved = session.execute(insert(InvalidEntry).from_select(
         ["upload_id", "row", "value", "reason"],
         select(sql_literal(upload.id), conflict.c.row, conflict.c.e164, reason),
-    ))
+    ).execution_options(preserve_rowcount=True)).rowcount  # without the option: -1 (then the full path runs)
+    if not moved:
+        return 0, 0
     _show_service_names(session, upload.id)
     already = session.scalar(select(func.count()).select_from(InvalidEntry).where(
         InvalidEntry.upload_id == upload.id, InvalidEntry.reason == ALREADY_UPLOADED)) or 0
-    session.execute(delete(StagedNumber).where(
-        StagedNumber.upload_id == upload.id, exists().where(Number.e164 == StagedNumber.e164)))
-    return already
+    # synchronize_session=False: the ORM would otherwise fetch every deleted key (RETURNING) to
+    # update a session that holds none of these rows: a million tuples on a re-upload.
+    mine = [StagedNumber.upload_id == upload.id]
+    if moved != staged:  # when every staged number is taken (a re-upload), no second join is needed
+        mine.append(exists().where(Number.e164 == StagedNumber.e164))
+    removed = session.execute(delete(StagedNumber).where(*mine).execution_options(synchronize_session=False)).rowcount
+    return already, removed
 
 
 def _show_service_names(session: Session, upload_id: int) -> None:
@@ -101,24 +125,39 @@ def _show_service_names(session: Session, upload_id: int) -> None:
                         .values(reason=shown).execution_options(synchronize_session=False))
 
 
+def refuse_mobile(results: Iterable[Valid | Invalid], country: str, tally: Tally) -> Iterator[Valid | Invalid]:
+    """Integrated services cannot take mobile numbers (SPEC §5.2): Webex's numbers API refuses them."""
+    is_mobile = mobile_test(country)
+    for result in results:
+        if type(result) is Valid and is_mobile(result.e164):
+            tally.valid -= 1
+            tally.invalid += 1
+            yield Invalid(result.row, result.e164, MOBILE_REASON)
+        else:
+            yield result
+
+
 def preview(db: Database, actor: Actor, room_id: str, service_name: str, options: UploadOptions,
-            entries: Entries, settings: Settings, *, source: str, filename: str | None = None) -> UploadSummary:
+            entries: Entries, settings: Settings, *, source: str, filename: str | None = None,
+            number_check: NumberCheck | None = None, progress: Progress | None = None) -> UploadSummary:
     """Validate every entry and stage the valid numbers; nothing reaches `numbers` until submit.
 
     One transaction: an error while reading the entries (a damaged file) leaves nothing behind.
     """
     with db.sessions.begin() as session:
-        return _preview(session, actor, room_id, service_name, options, entries, settings, source, filename)
+        return _preview(session, actor, room_id, service_name, options, entries, settings, source, filename,
+                        number_check, progress or silent())
 
 
 def _preview(session: Session, actor: Actor, room_id: str, service_name: str, options: UploadOptions,
-             entries: Entries, settings: Settings, source: str, filename: str | None) -> UploadSummary:
+             entries: Entries, settings: Settings, source: str, filename: str | None,
+             number_check: NumberCheck | None, progress: Progress) -> UploadSummary:
     service = find_service(session, actor, service_name)
     check_accepts_numbers(service)
     checked = check_options(session, actor, service, options)
     checker = NumberChecker(service.country)
-    count_numbers(entries(), checker, max_range=settings.max_range, limit=settings.max_upload_numbers,
-                  unit="row" if source == "file" else "entry")
+    total = count_numbers(entries(), checker, max_range=settings.max_range, limit=settings.max_upload_numbers,
+                          unit="row" if source == "file" else "entry")
     upload = Upload(
         tenant_id=actor.tenant_id, service_id=service.id, operator_id=actor.operator_id, room_id=room_id,
         source=source, filename=filename, number_type=checked.number_type, cac=checked.cac,
@@ -128,48 +167,101 @@ def _preview(session: Session, actor: Actor, room_id: str, service_name: str, op
     session.add(upload)
     session.flush()
     tally = Tally()
-    _stage(session, upload.id, validate(entries(), checker, max_range=settings.max_range, tally=tally))
+    results = validate(entries(), checker, max_range=settings.max_range, tally=tally)
+    if service.mode == "integrated":
+        results = refuse_mobile(results, service.country, tally)
+    _stage(session, upload.id, results,
+           lambda: progress.tick("checked", tally.valid + tally.invalid + tally.duplicates, total, "number"))
+    refresh_statistics(session, StagedNumber.__table__, tally.valid)
     if tally.entries == 0:
         raise UserError("No numbers given. Write them after the options, e.g. `+390212345678` or a range "
                         "`+390212345600-699`, or attach a file (`template` gives one).")
-    already = _move_conflicts(session, upload, actor.tenant_id)
+    already, removed = _move_conflicts(session, upload, actor.tenant_id, tally.valid)
+    webex_verdict = check_with_webex(session, upload, service, number_check)
     upload.entries = tally.entries
-    upload.valid_count = session.scalar(
-        select(func.count()).select_from(StagedNumber).where(StagedNumber.upload_id == upload.id)) or 0
+    if webex_verdict == CHECKED:  # Webex may have refused some (at most 10,000 staged): count them
+        upload.valid_count = session.scalar(
+            select(func.count()).select_from(StagedNumber).where(StagedNumber.upload_id == upload.id)) or 0
+    else:
+        upload.valid_count = tally.valid - removed  # every valid number was staged once
     upload.already_count = already
     upload.duplicate_count = tally.duplicates
     upload.invalid_count = tally.invalid + tally.valid - upload.valid_count - already
     audit(session, actor.email, "upload.preview", f"upload {upload.id} {service.name}: {upload.valid_count} valid, "
           f"{upload.invalid_count} invalid", tenant_id=actor.tenant_id, room_id=room_id)
-    return summarize(session, upload)
+    return replace(summarize(session, upload, webex_check=webex_verdict),
+                   read_as=read_as(entries(), checker, settings.max_range))
 
 
-def summarize(session: Session, upload: Upload, sample: int = 10) -> UploadSummary:
+def read_as(entries: Iterable[RawEntry], checker: NumberChecker, max_range: int,
+            shown: int = READ_AS_SHOWN) -> tuple[tuple[str, str], ...]:
+    """How the first entries were understood, where that is not plain from how they were written:
+    spaces or dashes read as formatting (`+1212788150-9` is +12127881509), a range and its size.
+    Entries that could not be read are left to the problems list."""
+    found = []
+    for raw in islice(entries, shown):
+        try:
+            entry = parse_raw_entry(raw, checker, max_range)
+        except NumberError:
+            continue
+        if entry.count > 1:
+            found.append((raw.text, f"{entry.start}–{entry.end} ({entry.count:,} numbers)"))
+        elif raw.text != entry.start:
+            dashed = any(char in raw.text for char in DASHES)
+            found.append((raw.text, entry.start + (" (the dash read as part of the number)" if dashed else "")))
+    return tuple(found)
+
+
+def summarize(session: Session, upload: Upload, sample: int = 10, webex_check: str | None = None) -> UploadSummary:
     rows = session.scalars(
         select(InvalidEntry).where(InvalidEntry.upload_id == upload.id)
-        .order_by(InvalidEntry.row, InvalidEntry.id).limit(sample)
+        .order_by(InvalidEntry.row, InvalidEntry.id).limit(SAMPLE_ROWS)
     ).all()
+    grouped, sampled = _grouped([Invalid(r.row, r.value, r.reason) for r in rows], sample)
     return UploadSummary(
         upload.id, upload.service.name, upload.state, upload.valid_count, upload.invalid_count,
-        upload.already_count, upload.duplicate_count, upload.entries,
-        tuple(Invalid(r.row, r.value, r.reason) for r in rows),
+        upload.already_count, upload.duplicate_count, upload.entries, grouped, sampled=sampled, webex_check=webex_check,
     )
 
 
-def invalid_report(db: Database, summary: UploadSummary) -> bytes | None:
-    """The invalid-rows CSV (row, value, reason), when there is more to report than the sample."""
-    if summary.reported <= len(summary.sample_invalid):
+def _grouped(rows: list[Invalid], sample: int) -> tuple[tuple[Invalid, ...], int]:
+    """The first `sample` problems, a run of consecutive numbers of one row with one reason (a range
+    already uploaded) as one line `START–END (N numbers)`; and how many report rows they cover."""
+    runs: list[list[Invalid]] = []
+    for row in rows:
+        last = runs[-1][-1] if runs else None
+        if (last is not None and last.row == row.row and last.reason == row.reason
+                and _next_number(last.value, row.value)):
+            runs[-1].append(row)
+        elif len(runs) == sample:
+            break
+        else:
+            runs.append([row])
+    shown = tuple(run[0] if len(run) == 1 else Invalid(run[0].row, f"{run[0].value}–{run[-1].value}",
+                                                        f"{len(run):,} numbers {run[0].reason}")
+                  for run in runs)
+    return shown, sum(len(run) for run in runs)
+
+
+def _next_number(previous: str, value: str) -> bool:
+    """Whether `value` is the E.164 number right after `previous`."""
+    return (previous[:1] == value[:1] == "+" and len(previous) == len(value) and previous[1:].isdigit()
+            and value[1:].isdigit() and int(value[1:]) == int(previous[1:]) + 1)
+
+
+def invalid_report(db: Database, summary: UploadSummary) -> BinaryIO | None:
+    """The invalid-rows CSV (row, value, reason), when there is more to report than the sample, in
+    an anonymous temporary file: re-uploading a million numbers reports a million rows."""
+    if summary.reported <= summary.sampled:
         return None
+    out = tempfile.TemporaryFile(prefix="leadsbot-report-")  # noqa: SIM115 (handed to the reply)
     with db.sessions() as session:
-        return invalid_rows_csv(_invalid_entries(session, summary.upload_id))
+        write_invalid_rows(out, _invalid_entries(session, summary.upload_id))
+    return out
 
 
 def _invalid_entries(session: Session, upload_id: int) -> Iterator[tuple[int, str, str]]:
-    """Every reported entry of an upload in row order, streamed."""
-    result = session.execute(
-        select(InvalidEntry.row, InvalidEntry.value, InvalidEntry.reason)
-        .where(InvalidEntry.upload_id == upload_id).order_by(InvalidEntry.row, InvalidEntry.id)
-        .execution_options(yield_per=5000)
-    )
-    for row in result:
-        yield row.row, row.value, row.reason
+    """Every reported entry of an upload in row order, streamed as driver tuples."""
+    for rows in stream(session, 'SELECT "row", value, reason FROM invalid_entries WHERE upload_id = :upload '
+                       'ORDER BY "row", id', {"upload": upload_id}):
+        yield from rows

@@ -20,6 +20,7 @@ from provisioning.settings import Settings
 from provisioning.text import NAME_LIMIT, literal
 from provisioning.uploads.options import check_accepts_numbers
 from provisioning.uploads.previews import UploadSummary, summarize
+from store.bulk import refresh_statistics
 from store.db import Database
 from store.models import INT_MAX, Number, StagedNumber, SyncTask, Upload, utcnow
 
@@ -73,15 +74,6 @@ def _submit(session: Session, actor: Actor, room_id: str, upload_id: int | None,
     check_accepts_numbers(service)
     if upload.valid_count == 0:
         raise UserError(f"Upload #{upload.id} has no valid numbers to submit. `cancel {upload.id}` drops it.")
-    taken = session.scalars(
-        select(StagedNumber.e164).join(Number, Number.e164 == StagedNumber.e164)
-        .where(StagedNumber.upload_id == upload.id).limit(3)
-    ).all()
-    if taken:
-        raise UserError(
-            f"Some numbers of upload #{upload.id} were uploaded by someone else since the preview "
-            f"(e.g. {', '.join(taken)}). Nothing was stored: run the upload again for a fresh preview."
-        )
     now = utcnow()
     values = {"service_id": service.id, "upload_id": upload.id, "number_type": upload.number_type,
               "sync_state": "pending", "created_at": now}
@@ -91,11 +83,12 @@ def _submit(session: Session, actor: Actor, room_id: str, upload_id: int | None,
         with session.begin_nested():
             session.execute(insert(Number).from_select(["e164", *values], source))
     except IntegrityError:
-        raise UserError(
-            f"Some numbers of upload #{upload.id} were uploaded elsewhere at the same moment. "
-            "Nothing was stored: run the upload again for a fresh preview."
-        ) from None
-    session.execute(delete(StagedNumber).where(StagedNumber.upload_id == upload.id))
+        _refuse_taken(session, upload)
+    # synchronize_session=False: no staged row is in the session, and the ORM would otherwise
+    # fetch every deleted key (RETURNING) to keep it in step: a million tuples.
+    session.execute(delete(StagedNumber).where(StagedNumber.upload_id == upload.id)
+                    .execution_options(synchronize_session=False))
+    refresh_statistics(session, Number.__table__, upload.valid_count)  # `numbers` and `status` plan for them
     upload.state = "submitted"
     upload.submitted_at = now
     service.last_modified = now
@@ -106,12 +99,33 @@ def _submit(session: Session, actor: Actor, room_id: str, upload_id: int | None,
     return summarize(session, upload)
 
 
+def _refuse_taken(session: Session, upload: Upload) -> None:
+    """UserError for a submit whose numbers someone else stored since the preview, with examples.
+
+    Looked for only once the INSERT failed on the unique e164: a million-number submit does not
+    join its staged numbers with the store first."""
+    taken = session.scalars(
+        select(StagedNumber.e164).join(Number, Number.e164 == StagedNumber.e164)
+        .where(StagedNumber.upload_id == upload.id).order_by(StagedNumber.e164).limit(3)
+    ).all()
+    if taken:
+        raise UserError(
+            f"Some numbers of upload #{upload.id} were uploaded by someone else since the preview "
+            f"(e.g. {', '.join(taken)}). Nothing was stored: run the upload again for a fresh preview."
+        ) from None
+    raise UserError(
+        f"Some numbers of upload #{upload.id} were uploaded elsewhere at the same moment. "
+        "Nothing was stored: run the upload again for a fresh preview."
+    ) from None
+
+
 def cancel(db: Database, actor: Actor, room_id: str, upload_id: int | None = None, *,
            settings: Settings) -> UploadSummary:
     """Drop the preview's staged numbers; its invalid-entry rows stay for the audit trail."""
     with db.sessions.begin() as session:
         upload = find_open_upload(session, actor, room_id, upload_id, ttl=preview_ttl(settings), lock=True)
-        session.execute(delete(StagedNumber).where(StagedNumber.upload_id == upload.id))
+        session.execute(delete(StagedNumber).where(StagedNumber.upload_id == upload.id)
+                        .execution_options(synchronize_session=False))
         upload.state = "cancelled"
         upload.cancelled_at = utcnow()
         audit(session, actor.email, "upload.cancel", f"upload {upload.id}", tenant_id=actor.tenant_id,

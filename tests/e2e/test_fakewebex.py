@@ -28,6 +28,12 @@ def api(fake_webex: FakeWebex) -> WebexAPI:
 
 
 @pytest.fixture
+def admin_api(fake_webex: FakeWebex) -> WebexAPI:
+    """A partner full admin's token: what telephony endpoints accept (the bot's is refused)."""
+    return WebexAPI(access_token=fake_webex.partner_token, base_url=fake_webex.base_url)
+
+
+@pytest.fixture
 def receiver() -> Iterator[tuple[str, list]]:
     """A local webhook target recording each raw body and its headers."""
     calls: list[tuple[bytes, dict]] = []
@@ -187,7 +193,8 @@ def test_injected_5xx_and_slow_answer(api, fake_webex) -> None:
         requests.get(f"{fake_webex.base_url}rooms/{room}", headers=bearer(fake_webex), timeout=0.1)
 
 
-def test_telephony_add_refuse_and_list_pages(api, fake_webex) -> None:
+def test_telephony_add_refuse_and_list_pages(admin_api, fake_webex) -> None:
+    api = admin_api
     fake_webex.add_live_numbers(ORG, LOC, ["+390200000001"])
     fake_webex.refuse_numbers({"+390200000002": "Number is reserved"})
     url = fake_webex.base_url + f"telephony/config/locations/{LOC}/numbers"
@@ -217,7 +224,8 @@ def test_telephony_add_refuse_and_list_pages(api, fake_webex) -> None:
     assert rows[1]["isServiceNumber"] is True
 
 
-def test_telephony_inactive_until_activated(api, fake_webex) -> None:
+def test_telephony_inactive_until_activated(admin_api, fake_webex) -> None:
+    api = admin_api
     fake_webex.activate_on_add = False
     url = fake_webex.base_url + f"telephony/config/locations/{LOC}/numbers"
     api._session.request("POST", url, 201, params={"orgId": ORG},
@@ -290,3 +298,29 @@ def test_deliver_with_a_flask_test_client() -> None:
     assert seen == [b'{"data": {"id": "m1"}}']
     assert fake.deliveries[0].status_code == 202
     assert "X-Spark-Signature" not in fake.deliveries[0].headers
+
+
+def test_message_edit_follows_webex_rules(api, fake_webex, tmp_path) -> None:
+    room = fake_webex.add_room("Ops", "group")
+    message = api.messages.create(roomId=room, markdown="⏳ 1 of 3")
+    edited = api.messages.update(messageId=message.id, roomId=room, markdown="⏳ 2 of 3")
+    assert edited.markdown == "⏳ 2 of 3" and fake_webex.bot_messages(room)[0]["markdown"] == "⏳ 2 of 3"
+    for missing in ({"markdown": "x"}, {"roomId": room}):  # roomId and text or markdown are required
+        with pytest.raises(ApiError) as caught:
+            api._session.put(f"messages/{message.id}", json=missing)
+        assert caught.value.status_code == 400
+    user_message = fake_webex.user_message(USER, room, text="mine")
+    with pytest.raises(ApiError) as caught:
+        api.messages.update(messageId=user_message["id"], roomId=room, markdown="not yours")
+    assert caught.value.status_code == 403
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"Number\n")
+    with_file = api.messages.create(roomId=room, markdown="file", files=[str(path)])
+    with pytest.raises(ApiError) as caught:
+        api.messages.update(messageId=with_file.id, roomId=room, markdown="edited")
+    assert caught.value.status_code == 400 and "unsupported" in caught.value.message
+    for n in range(9):  # 10 edits in all
+        api.messages.update(messageId=message.id, roomId=room, markdown=f"edit {n}")
+    with pytest.raises(ApiError) as caught:
+        api.messages.update(messageId=message.id, roomId=room, markdown="eleventh")
+    assert caught.value.status_code == 400 and "edit limit" in caught.value.message

@@ -39,7 +39,7 @@ def test_range_preview_then_submit_stores_exactly_the_valid_numbers(chat):
 
 def test_invalid_entries_are_named_and_valid_ones_still_previewed(chat):
     chat.say("tenant Acme SP")
-    reply = chat.say(f"{ROMA} +390212345678 390212345679 +12127881500 +39021234567x +390212345678")
+    reply = chat.say(f"{ROMA} +390212345678, 390212345679 +12127881500 +39021234567x +390212345678")
     text = reply.markdown
     assert "**1** valid number" in text
     assert "row 2 `390212345679`: missing + sign" in text
@@ -168,7 +168,19 @@ def test_leads_and_status(chat):
     assert "roma" in reply.markdown
     reply = chat.say("status roma-cc")
     assert "**Syncing**" in reply.markdown and "Numbers: 5 (pending 5" in reply.markdown
+    assert "Sync with Webex is not configured (no Service App or partner token)" in reply.markdown
     assert "Bagels" in chat.say("leads bagel").markdown
+
+
+def test_an_integrated_preview_refuses_mobile_numbers_and_a_non_integrated_one_takes_them(chat):
+    chat.say("tenant Acme SP")
+    reply = chat.say("upload roma-cc profile=CC-Default sip=PSTN-Milan type=contact-center "
+                     "+393123456789, +390212345678")
+    assert "**1** valid number" in reply.markdown and "**1** invalid" in reply.markdown
+    assert "mobile number: Webex adds mobile numbers through a carrier order" in reply.markdown
+    assert "Checked" not in reply.markdown  # no organization credentials: no Webex check
+    reply = chat.say("upload roma-cx profile=CC-Default sip=PSTN-Milan type=contact-center +393123456789")
+    assert "**1** valid number" in reply.markdown
 
 
 def test_access_rules(chat):
@@ -216,3 +228,30 @@ def test_template_and_digest(chat):
     assert "08:30 UTC" in chat.say("digest daily 8:30").markdown
     assert "digest daily HH:MM" in chat.say("digest weekly").markdown
     assert "stopped" in chat.say("digest off").markdown
+
+
+def test_numbers_taken_since_the_preview_stop_the_whole_submit_with_examples(chat):
+    """Submit finds out from the unique e164 (no join with the store first) and names the numbers."""
+    chat.say("tenant Acme SP")
+    chat.say("upload roma-cc profile=CC-Default sip=PSTN-Milan type=contact-center +390212345600-619")
+    with chat.services.db.sessions.begin() as session:
+        other = session.scalar(select(Upload).where(Upload.state == "preview"))
+        session.add(Number(e164="+390212345607", service_id=other.service_id, upload_id=other.id,
+                           number_type="contact-center"))
+    reply = chat.say("submit")
+    assert "uploaded by someone else since the preview (e.g. +390212345607)" in reply.markdown
+    assert "Nothing was stored" in reply.markdown
+    assert count(chat.services.db, Number) == 1
+    assert count(chat.services.db, StagedNumber) == 20
+
+
+def test_a_re_upload_of_stored_numbers_stages_nothing_and_leaves_other_previews_alone(chat):
+    chat.say("tenant Acme SP")
+    chat.say(f"{ROMA} +390212345600-609")
+    chat.say("submit")
+    chat.say(f"{ROMA} +390212345700-704", room="room:other")
+    reply = chat.say(f"{ROMA} +390212345600-609")
+    assert "**10** already uploaded to this service" in reply.markdown
+    assert "nothing valid to submit" in reply.markdown
+    assert count(chat.services.db, StagedNumber) == 5  # the other space's preview keeps its numbers
+    assert "**5** numbers stored" in chat.say("submit", room="room:other").markdown

@@ -62,7 +62,7 @@ UNREADABLE = [  # (name, content, what the answer says)
     ("numbers.csv", b"Number\n+390212345678\n+390212345679\x00\n", "Row 3 contains a NUL character"),
     ("numbers.xlsx", b"PK\x03\x04" + bytes(range(256)) * 4, "not a readable .xlsx"),
     ("numbers.xlsx", template_xlsx()[:1500], ".xlsx"),
-    ("numbers.csv", b"Phone,Name\n+390212345678,Mario\n", "has no `Number` column"),
+    ("numbers.csv", b"Customer,Name\n+390212345678,Mario\n", "has no `Number` column"),
     ("numbers.html", b"<html><body><table><tr><td>+390212345678</td></tr></table></body></html>", "web page"),
 ]
 

@@ -34,7 +34,7 @@ TOKEN = f"tokenmarker{MARK}"
 SECRET = f"secretmarker{MARK}"
 PASSWORD = f"passwordmarker{MARK}"
 MARKERS = (TOKEN, SECRET, PASSWORD)
-SCRIPT = ["help", "tenant Acme SP", "leads", f"upload {ROMA} +390212345600-609 390212345699", "submit", "numbers +3902",
+SCRIPT = ["help", "tenant Acme SP", "leads", f"upload {ROMA} +390212345600-609, 390212345699", "submit", "numbers +3902",
           "status roma-cc", "frobnicate", 'upload roma-cc info="x', "template", "digest daily 08:00"]
 
 

@@ -34,9 +34,9 @@ def staged(monkeypatch) -> list[int]:
     calls: list[int] = []
     stage = previews._stage
 
-    def recording(session, upload_id, results):
+    def recording(session, upload_id, results, *rest):
         calls.append(upload_id)
-        return stage(session, upload_id, results)
+        return stage(session, upload_id, results, *rest)
 
     monkeypatch.setattr(previews, "_stage", recording)
     return calls

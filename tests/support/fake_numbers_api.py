@@ -19,6 +19,7 @@ class AddCall:
     location_id: str
     numbers: tuple[str, ...]
     usage: str
+    kind: str = "DID"
 
 
 class FakeNumbersApi:
@@ -31,12 +32,14 @@ class FakeNumbersApi:
         self.refusals: dict[str, str] = {}
         self.add_calls: list[AddCall] = []
         self.list_calls = 0
-        self._script: dict[str, deque] = {"add": deque(), "list": deque()}
+        self.pstn: dict[tuple[str, str], str] = {}
+        self.pstn_calls = 0
+        self._script: dict[str, deque] = {"add": deque(), "list": deque(), "pstn": deque()}
         self._crash: tuple[int, bool] | None = None
 
     # scripting ------------------------------------------------------------------------------
     def fail_next(self, operation: str, error: BaseException, times: int = 1) -> None:
-        """The next `times` calls of `operation` ("add" or "list") raise `error`."""
+        """The next `times` calls of `operation` ("add", "list" or "pstn") raise `error`."""
         with self.lock:
             self._script[operation].extend([error] * times)
 
@@ -56,7 +59,15 @@ class FakeNumbersApi:
             return Counter(n for call in self.add_calls for n in call.numbers)
 
     # NumbersApi -----------------------------------------------------------------------------
-    def add_numbers(self, org_id: str, location_id: str, numbers: list[str], usage: str) -> AddResult:
+    def pstn_connection_type(self, org_id: str, location_id: str) -> str:
+        with self.lock:
+            self.pstn_calls += 1
+            if self._script.get("pstn"):
+                raise self._script["pstn"].popleft()
+            return self.pstn.get((org_id, location_id), "LOCAL_GATEWAY")
+
+    def add_numbers(self, org_id: str, location_id: str, numbers: list[str], usage: str,
+                    kind: str = "DID") -> AddResult:
         with self.lock:
             if self._script["add"]:
                 raise self._script["add"].popleft()
@@ -65,7 +76,7 @@ class FakeNumbersApi:
             if crash and not self._crash[1]:
                 self._crash = None
                 raise SimulatedCrash(f"killed before add call {call_number}")
-            self.add_calls.append(AddCall(org_id, location_id, tuple(numbers), usage))
+            self.add_calls.append(AddCall(org_id, location_id, tuple(numbers), usage, kind))
             refused = {}
             here = self.locations.setdefault((org_id, location_id), {})
             for number in numbers:

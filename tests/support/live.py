@@ -13,13 +13,13 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from bot.app import create_app, runtime_of
-from bot.bootstrap import Wiring
+from bot.bootstrap import Wiring, build_numbers_api
 from bot.incoming import Dispatch
 from bot.retry import RetryPolicy
 from bot.telephony import WebexNumbersApi
-from bot.tokens import StaticToken
+from bot.tokens import PartnerToken, TokenSource, token_source
 from bot.webex_client import WebexClient
-from bot.webhooks_admin import register_webhooks
+from bot.webhooks_admin import register_service_app_webhooks, register_webhooks
 from provisioning.services import Services
 from provisioning.settings import Settings
 from store.db import Database
@@ -50,8 +50,8 @@ def fast_client(fake: FakeWebex, sleeps: Sleeps | None = None) -> WebexClient:
 
 
 def numbers_adapter(fake: FakeWebex, token: str | None = None, **options) -> WebexNumbersApi:
-    """The production numbers adapter pointed at the fake, with one token for every organization."""
-    return WebexNumbersApi(fake.base_url, StaticToken(token or fake.bot_token), **options)
+    """The production numbers adapter pointed at the fake, with the partner's token for every organization."""
+    return WebexNumbersApi(fake.base_url, PartnerToken(token or fake.partner_token), **options)
 
 
 @dataclass
@@ -62,6 +62,8 @@ class LiveBot:
     url: str
     app: object
     sleeps: Sleeps
+    numbers_api: WebexNumbersApi | None = None  # with organization credentials in the settings
+    tokens: TokenSource | None = None
 
     def event_state(self, event_id: str) -> str | None:
         with self.db.sessions() as session:
@@ -103,7 +105,9 @@ class LiveBots:
                             webex_webhook_secret=SECRET, **settings_changes)
         sleeps = Sleeps()
         client = fast_client(self.fake, sleeps)
-        wiring = Wiring(Services(self.db, settings), client, None)
+        tokens = token_source(settings)
+        numbers_api = build_numbers_api(settings, tokens)
+        wiring = Wiring(Services(self.db, settings, numbers_api), client, numbers_api, tokens)
         app = create_app(wiring=wiring, dispatch=dispatch, inbox_options={"poll_seconds": 0.05})
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -111,7 +115,8 @@ class LiveBots:
         self._started.append((server, thread, app))
         url = f"http://127.0.0.1:{server.server_port}/webhooks/webex"
         register_webhooks(client, url, SECRET)
-        return LiveBot(self.fake, self.db, settings, url, app, sleeps)
+        register_service_app_webhooks(settings, url)
+        return LiveBot(self.fake, self.db, settings, url, app, sleeps, numbers_api, tokens)
 
     def stop_all(self) -> None:
         for server, thread, app in self._started:
@@ -119,6 +124,15 @@ class LiveBots:
             server.server_close()
             thread.join(5)
             runtime_of(app).stop()
+
+
+def service_app_settings(fake: FakeWebex) -> dict:
+    """Settings changes for a bot whose organization tokens come from the fake's Service App."""
+    app = fake.service_app
+    return {"webex_service_app_client_id": app.client_id, "webex_service_app_client_secret": app.client_secret,
+            "webex_token_manager_client_id": app.manager_client_id,
+            "webex_token_manager_client_secret": app.manager_client_secret,
+            "webex_token_manager_refresh_token": app.manager_refresh_token}
 
 
 def card_of(message: dict) -> dict:

@@ -39,15 +39,16 @@ def test_integrated_upload_posts_ceil_n_over_batch_and_is_ready_once(db):
     assert len(api.add_calls) == 3
     messages = outbox(db)
     assert [(m.room_id, m.markdown, m.dedupe_key) for m in messages] == [
-        ("room-ops", "✅ `roma-cc` is Ready: 1200 numbers live in Webex", f"ready:{upload_id}")
+        ("room-ops", "✅ `roma-cc` is Ready: 1,200 numbers live in Webex", f"ready:{upload_id}")
     ]
 
 
-def test_non_contact_center_numbers_use_usage_none(db):
-    seed(db, e164s(3), number_type="service")
+def test_user_numbers_use_usage_none_and_service_numbers_service(db):
+    seed(db, e164s(3), number_type="user")
+    seed(db, e164s(2, start=50), number_type="service", name="svc-2", location_id="LOC-2")
     api = FakeNumbersApi()
     sync(db, api)
-    assert [c.usage for c in api.add_calls] == ["NONE"]
+    assert sorted((c.location_id, c.usage) for c in api.add_calls) == [("LOC-2", "SERVICE"), ("LOC-MILAN", "NONE")]
 
 
 def test_pushed_numbers_wait_until_webex_shows_them_active(db):

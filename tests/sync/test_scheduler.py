@@ -9,12 +9,13 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.bootstrap import Wiring
-from bot.scheduler import DIGEST_JOB, EXPIRY_JOB, SYNC_JOB, SYNC_SOON_JOB, build_scheduler, start_scheduler
+from bot.scheduler import CONSENT_JOB, DIGEST_JOB, EXPIRY_JOB, SYNC_JOB, SYNC_SOON_JOB, build_scheduler, start_scheduler
+from bot.tokens import PartnerToken, ServiceAppTokens
 from handlers.base import Services
 from provisioning.settings import Settings
 from provisioning.sync.port import RateLimited
 from store import leases
-from store.models import utcnow
+from store.models import OrganizationConsent, utcnow
 from tests.support.factories import e164s, seed
 from tests.support.fake_numbers_api import FakeNumbersApi
 from tests.sync.helpers import number_states, outbox
@@ -92,3 +93,24 @@ def test_started_without_a_webex_token_only_digests_run(db):
         assert sorted(job.id for job in scheduler.get_jobs()) == sorted([DIGEST_JOB, EXPIRY_JOB])
     finally:
         scheduler.shutdown(wait=True)
+
+
+def test_with_a_service_app_pending_orgs_are_rechecked_every_poll(db, fake_webex):
+    seed(db, e164s(1))
+    app = fake_webex.service_app
+    tokens = ServiceAppTokens(fake_webex.base_url, client_id=app.client_id, client_secret=app.client_secret,
+                              manager_client_id=app.manager_client_id,
+                              manager_client_secret=app.manager_client_secret,
+                              manager_refresh_token=app.manager_refresh_token)
+    scheduler = build_scheduler(_services(db, webex_api_base_url=fake_webex.base_url), FakeNumbersApi(),
+                                tokens=tokens)
+    job = {j.id: j for j in scheduler.get_jobs()}[CONSENT_JOB]
+    assert job.trigger.interval == timedelta(seconds=45)
+
+    assert job.func().missing == 1  # not authorized yet: 403 from the token endpoint
+    fake_webex.authorize("ORG-ROMA")
+    with db.sessions.begin() as session:
+        session.get(OrganizationConsent, "ORG-ROMA").next_check_at = utcnow()
+    assert job.func().granted == 1
+    assert CONSENT_JOB not in {j.id for j in build_scheduler(_services(db), FakeNumbersApi(),
+                                                             tokens=PartnerToken("p")).get_jobs()}

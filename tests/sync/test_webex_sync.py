@@ -57,7 +57,7 @@ def test_integrated_1200_numbers_three_add_requests_and_ready_once(db, fake_webe
     assert number_states(db) == {"live": 1200}
     assert str(status_of(db, service_id)) == "Ready"
     [ready] = outbox(db)
-    assert ready.markdown == "✅ `roma-cc` is Ready: 1200 numbers live in Webex"
+    assert ready.markdown == "✅ `roma-cc` is Ready: 1,200 numbers live in Webex"
     assert ready.room_id == "room-ops" and ready.dedupe_key == f"ready:{upload_id}"
 
 
@@ -157,6 +157,9 @@ class _Dies:
 
     def list_numbers(self, *args):
         return self.inner.list_numbers(*args)
+
+    def pstn_connection_type(self, *args):
+        return self.inner.pstn_connection_type(*args)
 
 
 def test_worker_killed_mid_sync_is_resumed_by_another_without_reposting(db, db_url, fake_webex):

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneMetadata, PhoneNumberFormat, PhoneNumberType, re_util
 
-from provisioning.numbers.e164 import is_valid_e164
+from provisioning.numbers.e164 import NumberChecker, NumberError, is_valid_e164
 
 DIGITS = "0123456789"
 CALLING_CODES = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
@@ -149,3 +149,25 @@ def test_property_any_digits_after_a_known_code(code, rest):
 @given(st.text(alphabet=DIGITS + "+ -().x０＋", max_size=20))
 def test_property_any_text(text):
     assert is_valid_e164(text) == plain_verdict(text)
+
+
+def _check_or_none(checker: NumberChecker, text: str) -> str | None:
+    try:
+        return checker.check(text)
+    except NumberError:
+        return None
+
+
+@pytest.mark.parametrize("country", ["IT", "US", "GB", "DE", "BR", "AU"])
+def test_strict_path_takes_only_what_check_returns_unchanged(corpus_verdicts, country):
+    """`NumberChecker.strict` (the preview's fast path) returns a text only when `check` returns that same text."""
+    corpus, _, _ = corpus_verdicts
+    checker = NumberChecker(country)
+    prefix = f"+{checker.calling_code}"
+    taken = 0
+    for text in (t for t in corpus if t.startswith(prefix) or t[:2] == "+0" or not t.startswith("+")):
+        fast = checker.strict(text)
+        if fast is not None:
+            taken += 1
+            assert fast == text == _check_or_none(checker, text), text
+    assert taken > 100

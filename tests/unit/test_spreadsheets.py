@@ -12,7 +12,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 
 from provisioning.errors import UserError
 from provisioning.files.exports import csv_bytes, invalid_rows_csv, safe_cell
-from provisioning.files.reader import read_rows
+from provisioning.files.reader import columns_used, read_rows
 from provisioning.files.sheet import FileError, Row
 from provisioning.files.templates import TEMPLATE_EXAMPLES, template_csv, template_xlsx
 from provisioning.files.xlsx_cells import number_text
@@ -119,9 +119,28 @@ def test_csv_short_rows_and_10000_columns():
     assert rows(f"Number,Range End\n{wide}\n+1\n".encode()) == [(2, "+12127881500", "+12127881501"), (3, "+1", "")]
 
 
-def test_csv_first_row_must_be_the_header():
-    message = error(b"+12127881500,\n+12127881501,\n")
-    assert "Row 1 (`+12127881500`)" in message and "`Number,Range End`" in message and "`template`" in message
+def test_csv_single_column_without_header_is_all_numbers():
+    assert rows(b"+12127881500,\n+12127881501,\n") == [(1, "+12127881500", ""), (2, "+12127881501", "")]
+    assert columns_used(b"+12127881500\n") == "Numbers read from column A (no header row: every row is a number)."
+    assert rows(xlsx(["+12127881500"], ["12127881501"])) == [(1, "+12127881500", ""), (2, "12127881501", "")]
+
+
+def test_csv_first_row_of_several_columns_must_be_the_header():
+    message = error(b"+12127881500,Mario\n+12127881501,Luigi\n")
+    assert "Row 1 (`+12127881500,Mario`)" in message and "`Number,Range End`" in message and "`template`" in message
+
+
+@pytest.mark.parametrize("header", ["Phone", "Phone Number", "phone_number", "E.164", "E164", "DID", "Number"])
+def test_common_number_headers_are_read_and_named(header):
+    data = f"Name,{header}\nMario,+12127881500\n".encode()
+    assert rows(data) == [(2, "+12127881500", "")]
+    assert columns_used(data) == f"Numbers read from column B (`{header}`)."
+
+
+def test_number_beats_phone_when_both_are_there():
+    data = b"Phone,Number,End\n+1,+12127881500,1599\n"
+    assert rows(data) == [(2, "+12127881500", "1599")]
+    assert columns_used(data) == "Numbers read from column B (`Number`), range ends from column C (`End`)."
 
 
 def test_csv_header_only_gives_no_rows():
@@ -267,8 +286,8 @@ def test_xlsx_empty_workbook():
 
 
 def test_xlsx_first_sheet_without_number_header():
-    message = error(xlsx(["Phone", "End"], ["+1", "+2"]))
-    assert "Row 1 (`Phone,End`) has no `Number` column" in message and "`template`" in message
+    message = error(xlsx(["Customer", "End"], ["+1", "+2"]))
+    assert "Row 1 (`Customer,End`) has no `Number` column" in message and "`template`" in message
 
 
 def test_xlsx_damaged_sheet_xml_after_some_rows():

@@ -39,7 +39,7 @@ WORKBOOK_PARTS = [(name, parts) for parts in (parts_of(TEMPLATE), parts_of(handm
 def read_all(data: bytes, filename: str) -> None:
     try:
         for row in read_rows(data, filename, max_rows=50):
-            assert row.line >= 2 and isinstance(row.number, str) and isinstance(row.range_end, str)
+            assert row.line >= 1 and isinstance(row.number, str) and isinstance(row.range_end, str)
     except FileError as exc:
         assert str(exc)
 

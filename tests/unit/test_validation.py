@@ -11,7 +11,7 @@ from provisioning.numbers.validation import (
     RawEntry,
     Tally,
     Valid,
-    entries_from_words,
+    entries_from_text,
     validate,
 )
 
@@ -54,10 +54,10 @@ def test_range_over_the_limit_is_one_invalid_entry():
 
 
 def test_entries_typed_with_spaces_commas_and_spaced_ranges():
-    words = ["+39", "02", "1234", "5678,", "+12127881500", "-", "1599", "12127881500", "+390212345600,+390212345601"]
-    assert [e.text for e in entries_from_words(words)] == [
-        "+39 02 1234 5678", "+12127881500 - 1599", "12127881500", "+390212345600", "+390212345601"]
-    assert [e.row for e in entries_from_words(["+390212345600", "+390212345601"])] == [1, 2]
+    text = "+39 02 1234 5678, +12127881500 - 1599 12127881500;+390212345600,+390212345601"
+    assert [e.text for e in entries_from_text(text)] == [
+        "+39 02 1234 5678", "+12127881500 - 1599 12127881500", "+390212345600", "+390212345601"]
+    assert [e.row for e in entries_from_text("+390212345600 +390212345601")] == [1, 2]
 
 
 @settings(max_examples=200, deadline=None)

@@ -69,7 +69,10 @@ def test_upload_form_card():
     assert [c["value"] for c in found["profile"]["choices"]] == ["CC-Default", "CC-Premium"]
     assert [c["value"] for c in found["sip"]["choices"]] == ["PSTN-Milan"]
     assert [c["value"] for c in found["type"]["choices"]] == ["contact-center", "service", "user"]
-    assert found["cac"]["type"] == "Input.Number" and found["cac"]["min"] == 2
+    assert found["cac"]["type"] == "Input.Number" and "min" not in found["cac"]  # empty would read as NaN < min
+    assert all(found[i]["isMultiSelect"] is False for i in ("profile", "sip", "type", "entry_mode"))
+    assert all(element.get("label") for element in found.values())
+    assert found["sip"]["errorMessage"] == "Choose a SIP connection."
     assert found["info"]["maxLength"] == 255
     assert [c["value"] for c in found["entry_mode"]["choices"]] == ["single", "range"]
     assert card["actions"] == [{"type": "Action.Submit", "title": "Preview",

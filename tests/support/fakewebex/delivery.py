@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlparse
 import requests
 
 from .responses import tracking_id
+from .state import now_iso
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 Sender = Callable[[str, bytes, dict], Any]
@@ -109,3 +110,14 @@ def headers_for(body: bytes, secret: str | None, signature: str | None) -> dict[
     elif secret:
         headers["X-Spark-Signature"] = sign(body, secret)
     return headers
+
+
+def service_app_envelope(hook: dict, event: str, org: str, app_id: str) -> dict:
+    """A `serviceApp` event: no roomId or message, the authorizing org in `data`."""
+    body = {k: hook[k] for k in ("id", "name", "targetUrl", "resource") if k in hook}
+    body.update(event=event, orgId=hook["orgId"], createdBy=hook["createdBy"], appId=hook["appId"],
+                ownedBy=hook["ownedBy"], status=hook["status"], created=hook["created"],
+                actorId=hook["createdBy"],
+                data={"applicationId": app_id, "authorizerOrgId": org, "orgId": org, "event": event,
+                      "created": now_iso()})
+    return body

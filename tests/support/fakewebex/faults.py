@@ -90,6 +90,8 @@ class Faults:
             files = {k: (f.filename or "", f.read()) for k, f in request.files.items()}
             for storage in request.files.values():
                 storage.stream.seek(0)
+        elif request.mimetype == "application/x-www-form-urlencoded":  # the OAuth token endpoint
+            form = dict(request.form.items())
         entry = RecordedRequest(
             method=request.method,
             path=request.path,

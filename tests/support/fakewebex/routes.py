@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from . import orgauth
 from . import telephony as telephony_routes
 from .responses import error_response, int_arg, json_response, next_link
 from .state import ADAPTIVE_CARD, WebexError, check_length, now_iso, public, webex_id
@@ -15,7 +16,9 @@ from .state import ADAPTIVE_CARD, WebexError, check_length, now_iso, public, web
 if TYPE_CHECKING:
     from .server import FakeWebex
 
+MAX_EDITS = 10  # Webex: "a message you have posted, not more than 10 times"
 UNAUTHORIZED = "The request requires a valid access token set in the Authorization request header."
+OWN_AUTH = ("/v1/access_token", "/v1/applications/")  # these check their credentials themselves
 
 
 def create_app(fake: FakeWebex) -> Flask:
@@ -29,8 +32,16 @@ def create_app(fake: FakeWebex) -> Flask:
         injected = fake.faults.intercept(request.method, request.path)
         if injected is not None:
             return injected
+        if request.path.startswith(OWN_AUTH):
+            return None
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or token not in state.tokens:
+        if scheme.lower() != "bearer":
+            return error_response(401, UNAUTHORIZED)
+        if request.path.startswith("/v1/telephony/"):
+            if token in state.tokens and fake.orgauth.kind(token) is None:
+                return error_response(403, orgauth.NOT_ALLOWED)  # the bot token (SPEC §5.1)
+            return fake.orgauth.check_admin(token, request.args.get("orgId") or state.org_id)
+        if token not in state.tokens and fake.orgauth.kind(token) is None:
             return error_response(401, UNAUTHORIZED)
         return None
 
@@ -47,6 +58,7 @@ def create_app(fake: FakeWebex) -> Flask:
     _contents(app, fake)
     _actions_and_webhooks(app, fake)
     telephony_routes.register(app, fake.telephony)
+    orgauth.register(app, fake.orgauth)
     return app
 
 
@@ -175,8 +187,15 @@ def _messages(app: Flask, fake: FakeWebex) -> None:
         text, markdown = body.get("text"), body.get("markdown")
         if not (text or markdown):
             raise WebexError(400, "text or markdown is required.")
+        if "html" in body:
+            raise WebexError(400, "An edit carries text or markdown, not html.")
+        if message.get("files") or message.get("attachments"):
+            raise WebexError(400, "Editing a message with files or attachments is currently unsupported.")
+        if len(message.get("_edits", ())) >= MAX_EDITS:
+            raise WebexError(400, f"The edit limit of {MAX_EDITS} edits per message has been reached.")
         check_length(text, markdown)
         with state.lock:
+            message.setdefault("_edits", []).append(markdown if markdown is not None else text)
             message["text"] = text if text is not None else markdown
             if markdown is not None:
                 message["markdown"] = markdown

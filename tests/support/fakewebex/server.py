@@ -14,11 +14,13 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from . import delivery
 from .faults import Faults, RecordedRequest
+from .orgauth import OrgAuth, ServiceApp
 from .routes import create_app
 from .state import State, StoredFile, public, webex_id
 from .telephony import AddRequest, Telephony
 
 DEFAULT_TOKEN = "fake-bot-token"
+PARTNER_TOKEN = "fake-partner-token"
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -46,6 +48,9 @@ class FakeWebex:
         self.app_id = webex_id("APPLICATION")
         self.faults = Faults()
         self.telephony = Telephony(self.state.org_id, self.state.lock)
+        self.orgauth = OrgAuth(self.state.lock)
+        self.partner_token = PARTNER_TOKEN
+        self.orgauth.add(PARTNER_TOKEN, "partner")
         self.deliver_with = deliver_with
         self.deliveries: list[delivery.Delivery] = []
         self._server: BaseWSGIServer | None = None
@@ -252,7 +257,33 @@ class FakeWebex:
         with self.faults.lock:
             return list(self.faults.requests)
 
+    # organization tokens and consent --------------------------------------------------------
+    @property
+    def service_app(self) -> ServiceApp:
+        """The Service App and token manager credentials the fake knows (defaults are fine)."""
+        return self.orgauth.app
+
+    def authorize(self, org: str) -> None:
+        """The org's full admin authorizes the Service App in Control Hub."""
+        self.orgauth.authorize(org)
+
+    def deauthorize(self, org: str) -> None:
+        """The admin withdraws the authorization; the org's tokens stop working at once."""
+        self.orgauth.deauthorize(org)
+
+    def service_app_envelope(self, event: str, org: str) -> dict:
+        """The body of a `serviceApp` `authorized`/`deauthorized` delivery to our webhook for it."""
+        [hook] = [h for h in self.webhooks if h["resource"] == "serviceApp" and h["event"] in (event, "all")]
+        return delivery.service_app_envelope(hook, event, org, self.service_app.app_id)
+
+    def deliver_service_app(self, event: str, org: str) -> Any:
+        return self.deliver(self.service_app_envelope(event, org))
+
     # telephony ------------------------------------------------------------------------------
+    def set_pstn(self, org: str, location: str, connection_type: str) -> None:
+        """The location's PSTN connection type (LOCAL_GATEWAY unless set)."""
+        self.telephony.set_pstn(org, location, connection_type)
+
     @property
     def activate_on_add(self) -> bool:
         return self.telephony.activate_on_add

@@ -2,8 +2,11 @@
 
 `POST /v1/telephony/config/locations/{locationId}/numbers?orgId=` answers 201 with an empty
 body (the documented response has no properties), or 400 with a per-number `errors` list when
-some numbers are refused; the others are added all the same. `GET /v1/telephony/config/numbers`
-pages with `start`/`max` and a `Link: rel="next"` header.
+some numbers are refused; the others are added all the same (`partial_status` 201 makes the
+refusals come in a 2xx, as seen in the wild). `GET /v1/telephony/config/numbers` pages with
+`start`/`max` and a `Link: rel="next"` header. `GET /v1/telephony/pstn/locations/{id}/connection`
+says the location's `pstnConnectionType`; `POST .../actions/validateNumbers/invoke` says whether
+each number is Available in the org.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ STATES = {"ACTIVE", "INACTIVE"}
 CODE_EXISTS = 9677
 CODE_INVALID = 9676
 CODE_REFUSED = 9678
+PSTN_NAMES = {"LOCAL_GATEWAY": "Premises-based PSTN", "NON_INTEGRATED_CCP": "Non-integrated CCP",
+              "INTEGRATED_CCP": "Integrated CCP", "CISCO_PSTN": "Cisco Calling Plans"}
+MAX_VALIDATE = 500
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,9 @@ class Telephony:
         self.default_org = default_org
         self.lock = lock
         self.activate_on_add = True
+        self.partial_status = 400
+        self.validate_shape = "numbers"  # or "phoneNumbers": both answer shapes are seen in the wild
+        self._pstn: dict[tuple[str, str], str] = {}
         self.add_requests: list[AddRequest] = []
         self._names: dict[tuple[str, str], str] = {}
         self._numbers: dict[tuple[str, str], dict[str, dict]] = {}
@@ -62,6 +71,32 @@ class Telephony:
         with self.lock:
             for e164 in numbers:
                 self._put(org, location, e164, state, "DID", "NONE")
+
+    def set_pstn(self, org: str, location: str, connection_type: str) -> None:
+        with self.lock:
+            self._pstn[(org, location)] = connection_type
+
+    def pstn(self, org: str, location: str) -> str:
+        with self.lock:
+            return self._pstn.get((org, location), "LOCAL_GATEWAY")
+
+    def validate(self, org: str, numbers: list[str]) -> dict:
+        """validateNumbers: Available, or Duplicate with Webex's detail, per number."""
+        rows = []
+        with self.lock:
+            for e164 in numbers:
+                if not E164.match(e164):
+                    rows.append((e164, "Invalid", "Invalid phone number format."))
+                elif e164 in self._refusals:
+                    rows.append((e164, "Unavailable", self._refusals[e164]))
+                elif self._org_has(org, e164):
+                    rows.append((e164, "Duplicate", "DN is in use"))
+                else:
+                    rows.append((e164, "Available", None))
+        key, number_key = ("numbers", "number") if self.validate_shape == "numbers" else ("phoneNumbers", "phoneNumber")
+        items = [{number_key: n, "state": st, "tollFreeNumber": False, **({"detail": [d]} if d else {})}
+                 for n, st, d in rows]
+        return {"status": "OK" if all(r[1] == "Available" for r in rows) else "ERRORS", key: items}
 
     def numbers_of(self, org: str, location: str) -> dict[str, str]:
         with self.lock:
@@ -157,9 +192,29 @@ def register(app: Flask, telephony: Telephony) -> None:
         if not isinstance(body, dict):
             raise WebexError(400, "Request body must be a JSON object.")
         errors = telephony.add(org, location_id, body)
+        if errors and telephony.partial_status >= 300:
+            return error_response(telephony.partial_status, "Some phone numbers could not be added.", errors=errors)
         if errors:
-            return error_response(400, "Some phone numbers could not be added.", errors=errors)
+            return json_response({"errors": errors}, status=telephony.partial_status)
         return Response(status=201)
+
+    @app.get("/v1/telephony/pstn/locations/<location_id>/connection")
+    def pstn_connection(location_id: str) -> Response:
+        org = request.args.get("orgId") or telephony.default_org
+        kind = telephony.pstn(org, location_id)
+        return json_response({"id": f"PSTN-{location_id}", "displayName": PSTN_NAMES.get(kind, kind),
+                              "pstnServices": ["GEOGRAPHIC_NUMBERS"], "pstnConnectionType": kind})
+
+    @app.post("/v1/telephony/config/actions/validateNumbers/invoke")
+    def validate_numbers() -> Response:
+        org = request.args.get("orgId") or telephony.default_org
+        body = request.get_json(silent=True)
+        numbers = body.get("phoneNumbers") if isinstance(body, dict) else None
+        if not isinstance(numbers, list) or not numbers or not all(isinstance(n, str) for n in numbers):
+            raise WebexError(400, "phoneNumbers must be a non-empty list of strings.")
+        if len(numbers) > MAX_VALIDATE:
+            raise WebexError(400, f"At most {MAX_VALIDATE} phone numbers can be validated at once.")
+        return json_response(telephony.validate(org, numbers))
 
     @app.get("/v1/telephony/config/numbers")
     def list_numbers() -> Response:
