@@ -8,9 +8,15 @@ with the fake Webex (tests/fakewebex) serving the messages the events point at: 
 can be matched to its event. Debian's wrk offers the load: a Lua script sends pre-signed
 deliveries of distinct messages (each wrk thread its own slice), paced with `delay()` to the
 target rate, and prints the latency percentiles. The burst posts deliveries from a thread pool as
-fast as it can, a tenth of them redeliveries of the same `data.id`.
+fast as it can, a tenth of them redeliveries of the same `data.id`, timing each acknowledgement.
 
-    python -m bench.bench_webhooks [--rate 200] [--seconds 10] [--burst 2000] [--no-postgres] [--no-sqlite]
+`leadsbot serve` (gunicorn child acknowledging, processing niced in the parent) gets the same
+steady rate and a burst of `--serve-burst` deliveries. The ordering cost is the time per event
+of claiming and finishing with the per-space ordering check, next to the plain claim of the
+oldest due row (what the inbox did before), on a backlog spread over many spaces.
+
+    python -m bench.bench_webhooks [--rate 200] [--seconds 10] [--burst 2000] [--serve-burst 300]
+                                   [--no-postgres] [--no-sqlite]
 """
 from __future__ import annotations
 
@@ -28,25 +34,22 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.envelopes import from_webhook
+from bot.events import EVENTS, claim, finish, record
 from bot.webhooks_admin import register_webhooks
 from provisioning.inventory import DEMO_INVENTORY
+from store import leases
 from store.db import Database, connect
-from store.models import WebhookEvent
+from store.models import WebhookEvent, utcnow
 from tests.support.databases import postgres_database
 from tests.support.fakewebex import FakeWebex, delivery
 from tests.support.live import OPERATOR, fast_client, wait_until
-from tests.support.processes import (
-    ROOT,
-    SECRET,
-    environment,
-    free_port,
-    gunicorn_command,
-    healthy,
-)
+from tests.support.processes import ROOT, SECRET, environment, free_port, gunicorn_command, healthy
 
 COMMANDS = ("help", "leads")
 WRK_THREADS = 2  # one per core
@@ -175,6 +178,23 @@ def procfile(db: Database, fake: FakeWebex, log: Path) -> Iterator[str]:
             _stop_group(process)
 
 
+@contextmanager
+def serve(db: Database, fake: FakeWebex, log: Path) -> Iterator[str]:
+    """`leadsbot serve` on 127.0.0.1 (gunicorn child acknowledging, processing in the niced parent)."""
+    port = free_port()
+    env = environment(db, fake)
+    command = [sys.executable, "-m", "bot", "serve", "--port", str(port), "--no-scheduler"]
+    with log.open("ab") as output:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    try:
+        if not wait_until(lambda: healthy(port) or process.poll() is not None, timeout=30) or not healthy(port):
+            raise RuntimeError(f"leadsbot serve did not start: {log.read_text()[-2000:]}")
+        yield f"http://127.0.0.1:{port}/webhooks/webex"
+    finally:
+        _stop_group(process)
+
+
 def user_messages(fake: FakeWebex, count: int, tag: str) -> list[dict]:
     return [fake.user_message(OPERATOR, fake.add_room(f"{tag} {n}", "direct"), COMMANDS[n % 2])
             for n in range(count)]
@@ -285,14 +305,22 @@ def steady(label: str, db: Database, fake: FakeWebex, url: str, folder: Path, ra
     ]
 
 
-def post(fake: FakeWebex, envelope: dict) -> tuple[int, bool | None]:
-    """One delivery: its status (0 when the connection failed) and whether it was a duplicate."""
+def post(fake: FakeWebex, envelope: dict) -> tuple[int, bool | None, float]:
+    """One delivery: its status (0 when the connection failed), whether it was a duplicate, and
+    how long the acknowledgement took (ms)."""
+    start = time.perf_counter()
     try:
         response = fake.deliver(envelope)
     except OSError:
-        return 0, None
+        return 0, None, (time.perf_counter() - start) * 1000
+    elapsed = (time.perf_counter() - start) * 1000
     duplicate = response.json().get("duplicate") if response.status_code == 202 else None
-    return response.status_code, duplicate
+    return response.status_code, duplicate, elapsed
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ranked = sorted(values)
+    return ranked[min(len(ranked) - 1, int(fraction * len(ranked)))]
 
 
 def burst(label: str, db: Database, fake: FakeWebex, count: int) -> list[dict]:
@@ -308,12 +336,17 @@ def burst(label: str, db: Database, fake: FakeWebex, count: int) -> list[dict]:
     sending = time.perf_counter() - start
     drained = drain(db, {m["id"] for m in messages}, timeout=120 + count / 10)
     counts = tally(db, fake, messages)
-    statuses = Counter(status for status, _ in answers)
+    statuses = Counter(status for status, _, _ in answers)
     server_errors = sum(n for status, n in statuses.items() if status >= 500)
     refused = sum(n for status, n in statuses.items() if status != 202)
-    first_acks = sum(1 for _, duplicate in answers if duplicate is False)
+    first_acks = sum(1 for _, duplicate, _ in answers if duplicate is False)
+    latencies = [elapsed for _, _, elapsed in answers]
+    p99 = percentile(latencies, 0.99)
     prefix = f"burst {count:,}, {redelivered} redelivered ({label})"
     return [
+        row(f"{prefix}: ack latency p99", p99, "ms", f"<= {TARGET_P99_MS} ms", p99 <= TARGET_P99_MS),
+        row(f"{prefix}: ack latency p50", percentile(latencies, 0.5), "ms", "(report)"),
+        row(f"{prefix}: ack latency max", max(latencies), "ms", "(report)"),
         row(f"{prefix}: deliveries/s", count / sending, "req/s", "(report)"),
         row(f"{prefix}: 5xx answers", server_errors, "req", "0", server_errors == 0),
         row(f"{prefix}: answers other than 202", refused, "req", "0", refused == 0),
@@ -323,12 +356,13 @@ def burst(label: str, db: Database, fake: FakeWebex, count: int) -> list[dict]:
     ]
 
 
-def run_database(label: str, url: str, rate: int, seconds: int, burst_size: int, folder: Path) -> list[dict]:
+def run_database(label: str, url: str, rate: int, seconds: int, burst_size: int, folder: Path,
+                 server=procfile) -> list[dict]:
     with ExitStack() as stack:
         fake = stack.enter_context(FakeWebex())
         db = prepare(url)
         stack.callback(db.dispose)
-        webhook_url = stack.enter_context(procfile(db, fake, folder / f"procfile-{label}.log"))
+        webhook_url = stack.enter_context(server(db, fake, folder / f"{server.__name__}-{label}.log"))
         register_webhooks(fast_client(fake), webhook_url, SECRET)
         rows = steady(label, db, fake, webhook_url, folder, rate, seconds) if seconds else []
         if burst_size:
@@ -336,8 +370,57 @@ def run_database(label: str, url: str, rate: int, seconds: int, burst_size: int,
         return rows
 
 
+ORDERING_EVENTS = 2000
+ORDERING_SPACES = 50
+
+
+def ordering_cost(label: str, url: str, events: int = ORDERING_EVENTS) -> list[dict]:
+    """ms per event to claim and finish a backlog over many spaces: ordered claim vs the plain one."""
+    db = prepare(url)
+    lease = timedelta(seconds=60)
+
+    def backlog(tag: str) -> None:
+        for n in range(events):
+            body = {"resource": "messages", "event": "created",
+                    "data": {"id": f"{tag}-{n}", "roomId": f"ROOM-{n % ORDERING_SPACES}", "personId": f"P-{n % 7}"}}
+            record(db, from_webhook(body))
+
+    def ordered() -> bool:
+        event = claim(db, "bench", lease)
+        if event is not None:
+            finish(db, event, "bench")
+        return event is not None
+
+    def plain() -> bool:
+        with db.engine.begin() as conn:
+            rows = leases.claim(conn, EVENTS, "bench", utcnow(), lease)
+        if rows:
+            with db.engine.begin() as conn:
+                leases.release(conn, EVENTS, rows[0][0], "bench", state="done", processed_at=utcnow())
+        return bool(rows)
+
+    figures = {}
+    for name, step in (("plain", plain), ("ordered", ordered)):
+        backlog(name)
+        if db.is_postgres:  # what autovacuum does to a table that changes this much: plans from real statistics
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql("ANALYZE webhook_events")
+        start = time.perf_counter()
+        while step():
+            pass
+        figures[name] = (time.perf_counter() - start) * 1000 / events
+    db.dispose()
+    cost = figures["ordered"] - figures["plain"]
+    prefix = f"inbox claim+finish, {events:,} events in {ORDERING_SPACES} spaces ({label})"
+    return [
+        row(f"{prefix}: ordered per space", figures["ordered"], "ms/event", "(report)"),
+        row(f"{prefix}: plain oldest-first (before)", figures["plain"], "ms/event", "(report)"),
+        row(f"{prefix}: ordering cost", cost, "ms/event", "(report)"),
+    ]
+
+
 def run(rate: int = 200, seconds: int = 10, burst: int = 2000, postgres: bool = True,
-        sqlite: bool = True) -> list[dict]:
+        sqlite: bool = True, serve_burst: int = 300) -> list[dict]:
     """Rows of figures for bench/run.py: name, value, unit, target, baseline (None), ok."""
     if seconds:
         ensure_wrk()
@@ -347,8 +430,15 @@ def run(rate: int = 200, seconds: int = 10, burst: int = 2000, postgres: bool = 
         if postgres:
             with postgres_database("leadsbot_bench", migrate=False) as url:
                 rows += run_database("PostgreSQL", url, rate, seconds, burst, folder)
+            with postgres_database("leadsbot_bench", migrate=False) as url:
+                rows += run_database("PostgreSQL, leadsbot serve", url, rate, seconds, serve_burst, folder, serve)
+            with postgres_database("leadsbot_bench", migrate=False) as url:
+                rows += ordering_cost("PostgreSQL", url)
         if sqlite:
             rows += run_database("SQLite", f"sqlite:///{folder}/webhooks.db", rate, seconds, burst, folder)
+            rows += run_database("SQLite, leadsbot serve", f"sqlite:///{folder}/serve.db", rate, seconds,
+                                 serve_burst, folder, serve)
+            rows += ordering_cost("SQLite", f"sqlite:///{folder}/ordering.db")
     return rows
 
 
@@ -357,10 +447,11 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--burst", type=int, default=2000)
+    parser.add_argument("--serve-burst", type=int, default=300)
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()
-    rows = run(args.rate, args.seconds, args.burst, not args.no_postgres, not args.no_sqlite)
+    rows = run(args.rate, args.seconds, args.burst, not args.no_postgres, not args.no_sqlite, args.serve_burst)
     print(f"{'figure':<72} {'value':>10} {'unit':<7} {'target':<22} verdict")
     for r in rows:
         print(f"{r['name']:<72} {r['value']:>10.4g} {r['unit']:<7} {r['target']:<22} {'ok' if r['ok'] else 'MISSED'}")

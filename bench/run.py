@@ -15,7 +15,7 @@ import importlib
 FULL = {
     "bench_validation": {"n": 200_000},
     "bench_uploads": {"rows": 100_000, "big_rows": 1_000_000},
-    "bench_webhooks": {"rate": 200, "seconds": 10, "burst": 2_000},
+    "bench_webhooks": {"rate": 200, "seconds": 10, "burst": 2_000, "serve_burst": 300},
     "bench_sync": {"numbers": 100_000},
     "bench_release": {"numbers": 10_000},
     "bench_usage": {"numbers": 1_000_000},
@@ -25,7 +25,7 @@ FULL = {
 QUICK = {
     "bench_validation": {"n": 20_000},
     "bench_uploads": {"rows": 5_000, "big_rows": 50_000},
-    "bench_webhooks": {"rate": 50, "seconds": 3, "burst": 200},
+    "bench_webhooks": {"rate": 50, "seconds": 3, "burst": 200, "serve_burst": 100},
     "bench_sync": {"numbers": 5_000},
     "bench_release": {"numbers": 500},
     "bench_usage": {"numbers": 20_000},

@@ -1,13 +1,15 @@
 """The Flask app factory: webhook endpoint, health check and the inbox workers.
 
 `create_app()` with no arguments reads the environment (gunicorn calls it once per worker
-process, after forking). `leadsbot serve` processes events in the same process; in the
-Procfile, `web` only acknowledges and `worker` processes. Tests pass a `wiring` (and may
+process, after forking). In the Procfile, `web` only acknowledges and `worker` processes;
+`leadsbot serve` does the same split in one command (bot/serve.py: a gunicorn child built
+with `start_workers=False`, processing in the parent). Tests pass a `wiring` (and may
 stand in a `dispatch`) and may keep the workers stopped.
 """
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, current_app, jsonify
@@ -30,14 +32,18 @@ class Runtime:
     inbox: Inbox | None
     webhook_mode: bool = True  # events arrive as webhooks, so the webhook secret is needed
     expect_scheduler: bool = False  # this process runs the scheduler, so its heartbeat must be fresh
+    notify: Callable[[], None] | None = None  # wakes processing in another process (`leadsbot serve`)
 
     @property
     def services(self) -> Services:
         return self.wiring.services
 
     def wake(self) -> None:
+        """An event was recorded: let a worker look now rather than at its next poll."""
         if self.inbox is not None:
             self.inbox.wake()
+        if self.notify is not None:
+            self.notify()
 
     def stop(self) -> None:
         """Stop the inbox threads (tests, orderly shutdown)."""
@@ -51,12 +57,14 @@ def _default_dispatch() -> Dispatch:
     return dispatch
 
 
-def build_inbox(wiring: Wiring, dispatch: Dispatch | None = None, *, threads: int = 2, **options) -> Inbox | None:
+def build_inbox(wiring: Wiring, dispatch: Dispatch | None = None, *, threads: int | None = None,
+                **options) -> Inbox | None:
     """The workers that process recorded webhook events: in the web process, or in `leadsbot worker`."""
     if wiring.webex is None:
         log.error("WEBEX_ACCESS_TOKEN is not set: webhook events are recorded but not processed")
         return None
     conversation = Conversation(wiring.services, wiring.webex, dispatch or _default_dispatch(), wiring.tokens)
+    threads = threads or wiring.settings.inbox_threads
     return Inbox(wiring.services.db, conversation.handle_event, threads=threads, **options)
 
 
@@ -66,7 +74,7 @@ def create_app(
     wiring: Wiring | None = None,
     start_workers: bool = True,
     dispatch: Dispatch | None = None,
-    inbox_threads: int = 2,
+    inbox_threads: int | None = None,
     inbox_options: dict | None = None,
 ) -> Flask:
     """Build the app; with `start_workers`, recorded events are processed in this process too.

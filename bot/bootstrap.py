@@ -29,10 +29,13 @@ class Wiring:
         return self.services.settings
 
 
-def build_services(settings: Settings | None = None, *, auto_upgrade: bool | None = None) -> Services:
-    """Services for the CLI, the web app and the worker; SQLite is created and migrated on first use."""
+def build_services(settings: Settings | None = None, *, auto_upgrade: bool | None = None,
+                   require_schema: bool = True) -> Services:
+    """Services for the CLI, the web app and the worker; SQLite is created and migrated on first use,
+    a PostgreSQL schema that is missing or behind is a DatabaseConfigError (`leadsbot db upgrade`)."""
     settings = settings or Settings.from_env()
-    return Services(db=connect(settings.database_url or None, auto_upgrade=auto_upgrade), settings=settings)
+    db = connect(settings.database_url or None, auto_upgrade=auto_upgrade, require_schema=require_schema)
+    return Services(db=db, settings=settings)
 
 
 def build_webex(settings: Settings) -> WebexClient | None:

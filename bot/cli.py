@@ -2,29 +2,18 @@
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
-from sqlalchemy.exc import OperationalError
 
 from bot.bootstrap import build_services, build_wiring, configure_logging
+from bot.cli_errors import database_errors
 from bot.cli_webex import serve, webhooks
 from provisioning.errors import UserError
-from provisioning.settings import Settings
+from provisioning.settings import Settings, SettingsError
 
 DEMO_OPERATOR = "ops@acme.example"
 DEMO_TENANT = "Acme SP"
-
-
-@contextmanager
-def database_errors():
-    """A database that can't be reached is one clear line, not a traceback (and never its password)."""
-    try:
-        yield
-    except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        raise click.ClickException(f"can't reach the database ({reason}). Check DATABASE_URL.") from None
 
 
 @click.group()
@@ -36,7 +25,10 @@ def main(ctx: click.Context, log_level: str) -> None:
         configure_logging(log_level)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    ctx.obj = Settings.from_env()
+    try:
+        ctx.obj = Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()
@@ -116,13 +108,13 @@ def db_upgrade(settings: Settings) -> None:
     from store.db import current_revision, upgrade
 
     with database_errors():
-        services = build_services(settings, auto_upgrade=False)
+        services = build_services(settings, auto_upgrade=False, require_schema=False)
         upgrade(services.db.engine)
     click.echo(f"database at revision {current_revision(services.db.engine)}")
 
 
 @main.command()
-@click.option("--threads", default=2, show_default=True, help="Threads processing webhook events.")
+@click.option("--threads", type=int, default=None, help="Threads processing events [default: INBOX_THREADS, else 4].")
 @click.option("--nice", "niceness", default=10, show_default=True,
               help="Lower this process's CPU priority by this much, so the web process acknowledges fast.")
 @click.option("--metrics-port", type=int, envvar="METRICS_PORT", default=None,

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import os
-import signal
 
 import click
+import requests
 from webexpythonsdk.exceptions import ApiError
-from werkzeug.serving import make_server
 
 from bot.bootstrap import build_webex, configure_logging
+from bot.cli_errors import database_errors
 from bot.retry import describe
 from provisioning.settings import Settings
 from provisioning.sync.port import NumbersApiError
@@ -33,43 +33,35 @@ def _settings(ctx: click.Context) -> Settings:
     return obj if isinstance(obj, Settings) else Settings.from_env()
 
 
-def _exit_on_sigterm(*_args) -> None:
-    raise SystemExit(0)
-
-
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0 to accept connections from other hosts).")
 @click.option("--port", type=int, default=None, help="Port to listen on [default: $PORT, else 8080].")
 @click.option("--no-scheduler", is_flag=True, help="Do not run the sync/digest scheduler in this process.")
+@click.option("--websocket", is_flag=True,
+              help="Receive events over Webex's websocket (no public URL needed) instead of webhooks.")
+@click.option("--nice", "niceness", default=10, show_default=True,
+              help="Lower the processing's CPU priority by this much, so acknowledgements stay fast.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int | None, no_scheduler: bool) -> None:
-    """Run the webhook server (POST /webhooks/webex, GET /healthz) in one process."""
-    from bot.app import create_app, runtime_of
+def serve(ctx: click.Context, host: str, port: int | None, no_scheduler: bool, websocket: bool,
+          niceness: int) -> None:
+    """Serve POST /webhooks/webex and GET /healthz (gunicorn) and process events in this process."""
+    from bot import serve as serving
 
     settings = _settings(ctx)
     configure_logging(settings.log_level)  # no-op when the root command already did it
-    app = create_app(settings)
-    runtime = runtime_of(app)
-    scheduler = None
-    if not no_scheduler:
-        from bot.scheduler import start_scheduler
+    from bot.devices import DeviceError
 
-        scheduler = start_scheduler(runtime.wiring)
-        runtime.expect_scheduler = True
-    server = make_server(host, resolve_port(port), app, threaded=True)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    click.echo(f"leadsbot listening on http://{host}:{server.server_port} "
-               f"(webhook {WEBHOOK_PATH}, health /healthz)")
+    options = serving.ServeOptions(host=host, port=resolve_port(port), scheduler=not no_scheduler,
+                                   websocket=websocket, niceness=niceness)
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
-        runtime.stop()
+        with database_errors():
+            serving.run(settings, options, announce=click.echo)
+    except DeviceError as exc:
+        raise click.ClickException(str(exc)) from None
+    except requests.RequestException as exc:
+        raise click.ClickException(f"can't reach Webex ({type(exc).__name__}): check WEBEX_U2C_URL and the "
+                                   "network") from None
 
 
 @click.group("webhooks")
@@ -108,4 +100,7 @@ def register(ctx: click.Context, url: str) -> None:
         raise click.ClickException(f"could not get the token manager's access token: {exc}") from None
     except ApiError as exc:
         raise click.ClickException(f"Webex refused: {describe(exc)}") from None
+    except requests.RequestException as exc:
+        raise click.ClickException(f"can't reach Webex at {settings.webex_api_base_url} ({type(exc).__name__}): "
+                                   "check WEBEX_API_BASE_URL and the network") from None
     click.echo(f"webhooks active at {url}: {', '.join(ids)}")

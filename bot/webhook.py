@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import events, service_app
+from bot.envelopes import Unstorable, from_webhook
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +69,13 @@ def receive():
     kind = (str(envelope.get("resource")), str(envelope.get("event")))
     if kind not in HANDLED:
         return _answer(200, ignored=f"{kind[0]}:{kind[1]}")
-    event_id = service_app.event_key(body) if kind[0] == service_app.RESOURCE else envelope["data"].get("id")
-    if not isinstance(event_id, str) or not event_id or len(event_id) > 300:
-        return _answer(400, error="data.id missing or invalid")
+    event_id = service_app.event_key(body) if kind[0] == service_app.RESOURCE else None
     try:
-        new = events.record_event(runtime.services.db, event_id, kind[0], kind[1], json.dumps(envelope))
+        inbox_envelope = from_webhook(envelope, event_id)
+    except Unstorable as exc:
+        return _answer(400, error=str(exc))
+    try:
+        new = events.record(runtime.services.db, inbox_envelope)
     except SQLAlchemyError as exc:
         # Not bad input: without the database the event cannot be kept, so let Webex retry.
         log.error("webhook event not recorded, database unavailable: %s", type(exc).__name__)

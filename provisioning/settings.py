@@ -6,6 +6,13 @@ from dataclasses import dataclass, fields
 from typing import Mapping
 
 DEFAULT_WEBEX_API_BASE_URL = "https://webexapis.com/v1/"
+DEFAULT_WEBEX_U2C_URL = "https://u2c.wbx2.com/u2c/api/v1"
+
+
+class SettingsError(ValueError):
+    """A setting's value is unusable; the message names the variable and what it must be."""
+
+
 SECRETS = ("webex_access_token", "webex_webhook_secret", "webex_service_app_client_secret",
            "webex_token_manager_client_secret", "webex_token_manager_refresh_token", "webex_partner_access_token")
 
@@ -16,6 +23,7 @@ class Settings:
     webex_access_token: str = ""
     webex_api_base_url: str = DEFAULT_WEBEX_API_BASE_URL
     webex_webhook_secret: str = ""
+    webex_u2c_url: str = DEFAULT_WEBEX_U2C_URL  # where `serve --websocket` finds Webex's device service
     max_range: int = 100_000
     max_file_bytes: int = 20 * 1024 * 1024
     max_rows: int = 1_000_000
@@ -24,6 +32,7 @@ class Settings:
     sync_batch_size: int = 500
     sync_poll_seconds: int = 60
     sync_max_attempts: int = 8
+    inbox_threads: int = 4  # threads processing events; one space and one person use one at a time
     progress_after_seconds: int = 3  # long commands show progress once they have run this long (SPEC §4)
     progress_every: int = 5  # seconds between progress updates (a Webex message takes at most 10 edits)
     log_level: str = "INFO"
@@ -45,7 +54,7 @@ class Settings:
             raw = environ.get(f.name.upper())
             if raw is None or raw == "":
                 continue
-            values[f.name] = int(raw) if f.type in ("int", int) else raw
+            values[f.name] = _whole_number(f.name.upper(), raw) if f.type in ("int", int) else raw
         values.update(overrides)
         return cls(**values)
 
@@ -67,6 +76,16 @@ class Settings:
             shown[secret] = "***" if shown[secret] else ""
         shown["database_url"] = _hide_password(shown["database_url"])
         return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+
+def _whole_number(name: str, raw: str) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw[:40]!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative (it is {value})")
+    return value
 
 
 def _hide_password(url: str) -> str:

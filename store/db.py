@@ -6,20 +6,37 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_SQLITE_FILE = "leadsbot.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
+SUPPORTED_DRIVERS = {"sqlite", "sqlite+pysqlite", "postgresql+psycopg"}
+
+
+class DatabaseConfigError(Exception):
+    """The database cannot be used as configured; the message is one line saying what to do."""
 
 
 def database_url(value: str | None = None) -> str:
-    """The SQLAlchemy URL for `DATABASE_URL`: the usual postgres URLs select psycopg 3."""
+    """The SQLAlchemy URL for `DATABASE_URL`: the usual postgres URLs select psycopg 3.
+
+    Anything but SQLite or PostgreSQL is refused here, in words, before a driver is looked for."""
     url = value if value is not None else os.environ.get("DATABASE_URL", "")
     if not url:
         return f"sqlite:///{Path(DEFAULT_SQLITE_FILE).resolve()}"
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            url = "postgresql+psycopg://" + url[len(prefix):]
+    try:
+        driver = make_url(url).drivername
+    except ArgumentError:
+        raise DatabaseConfigError("DATABASE_URL is not a database URL: use postgresql://USER:PASSWORD@HOST/DB "
+                                  "or sqlite:///PATH (or leave it unset for a local SQLite file)") from None
+    if driver not in SUPPORTED_DRIVERS:
+        raise DatabaseConfigError(f"DATABASE_URL uses {driver.split('+')[0]!r}, which leadsbot does not support: "
+                                  "use postgresql://… or sqlite:///…")
     return url
 
 
@@ -96,11 +113,30 @@ class Database:
         self.engine.dispose()
 
 
-def connect(url: str | None = None, *, auto_upgrade: bool | None = None) -> Database:
-    """Open the database; SQLite files are created and migrated on first use."""
+def check_schema(engine: Engine) -> None:
+    """DatabaseConfigError unless the schema is at this release's revision (missing, behind, ahead)."""
+    current, head = current_revision(engine), head_revision()
+    if current == head:
+        return
+    if current is None:
+        raise DatabaseConfigError("the database has no leadsbot schema yet: run `leadsbot db upgrade`")
+    raise DatabaseConfigError(f"the database schema is at revision {current}, this release needs {head}: "
+                              "run `leadsbot db upgrade`")
+
+
+def connect(url: str | None = None, *, auto_upgrade: bool | None = None, require_schema: bool = False) -> Database:
+    """Open the database; SQLite files are created and migrated on first use.
+
+    With `require_schema` (every command but `db upgrade`), a schema that is missing or behind
+    is a DatabaseConfigError naming `leadsbot db upgrade` rather than a failing query later."""
     engine = make_engine(database_url(url))
     if auto_upgrade is None:
         auto_upgrade = engine.dialect.name == "sqlite"
     if auto_upgrade:
         upgrade(engine)
+    elif require_schema:
+        try:
+            check_schema(engine)
+        except OperationalError:  # unreachable now: every use says so in one line when it happens
+            pass
     return Database(engine, sessionmaker(engine, expire_on_commit=False))

@@ -40,6 +40,11 @@ class WorkQueue:
     model: Any
     open: ColumnElement[bool]
     order: tuple[ColumnElement, ...]
+    key: Any = None  # the column a row is leased, renewed and released by; the model's `id` when None
+
+    @property
+    def row_key(self) -> Any:
+        return self.model.id if self.key is None else self.key
 
     def due(self, now: datetime) -> ColumnElement[bool]:
         """Open, due, and not leased to anyone (or leased by a worker whose lease ran out)."""
@@ -51,20 +56,20 @@ class WorkQueue:
 def claim(executor, queue: WorkQueue, worker: str, now: datetime, lease: timedelta, *, limit: int = 1,
           where: Sequence[ColumnElement[bool]] = (), returning: Sequence[Any] = (),
           values: dict[str, Any] | None = None) -> list[Row]:
-    """Lease up to `limit` due rows to `worker`; returns `id` plus `returning` of each, oldest first.
+    """Lease up to `limit` due rows to `worker`; returns the key (`id`) plus `returning` of each, oldest first.
 
     `where` narrows which rows may be claimed, `values` are written with the lease (e.g. an
     attempt counter). Call it in its own transaction, committed before the work starts.
     """
-    model = queue.model
+    model, key = queue.model, queue.row_key
     # A materialised CTE runs the pick once: as a plain `IN (subquery)`, PostgreSQL may run it again
     # per row, and SKIP LOCKED then finds the next row each time and the claim takes more than `limit`.
-    picked = (select(model.id).where(queue.due(now), *where).order_by(*queue.order).limit(limit)
+    picked = (select(key.label("key")).where(queue.due(now), *where).order_by(*queue.order).limit(limit)
               .with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED"))
     statement = (update(model)
-                 .where(model.id.in_(select(picked.c.id)), queue.due(now))
+                 .where(key.in_(select(picked.c.key)), queue.due(now))
                  .values(locked_by=worker, locked_until=now + lease, **(values or {}))
-                 .returning(model.id, *returning)
+                 .returning(key, *returning)
                  .execution_options(synchronize_session=False))
     rows = executor.execute(statement).all()
     return _oldest_first(executor, queue, rows) if len(rows) > 1 else rows
@@ -72,17 +77,17 @@ def claim(executor, queue: WorkQueue, worker: str, now: datetime, lease: timedel
 
 def _oldest_first(executor, queue: WorkQueue, rows: list[Row]) -> list[Row]:
     """RETURNING gives no order; put several claimed rows back in the queue's order."""
-    ranked = executor.execute(select(queue.model.id).where(queue.model.id.in_([r.id for r in rows]))
-                              .order_by(*queue.order)).scalars().all()
-    position = {row_id: index for index, row_id in enumerate(ranked)}
-    return sorted(rows, key=lambda row: position[row.id])
+    key = queue.row_key
+    ranked = executor.execute(select(key).where(key.in_([r[0] for r in rows])).order_by(*queue.order)).scalars().all()
+    position = {row_key: index for index, row_key in enumerate(ranked)}
+    return sorted(rows, key=lambda row: position[row[0]])
 
 
 def renew(executor, queue: WorkQueue, row_id: Any, worker: str, now: datetime, lease: timedelta) -> None:
     """Extend our lease on an open row; LeaseLost if it is no longer ours."""
     model = queue.model
     held = executor.execute(
-        update(model).where(model.id == row_id, model.locked_by == worker, queue.open)
+        update(model).where(queue.row_key == row_id, model.locked_by == worker, queue.open)
         .values(locked_until=now + lease).execution_options(synchronize_session=False)
     ).rowcount
     if held != 1:
@@ -93,7 +98,7 @@ def release(executor, queue: WorkQueue, row_id: Any, worker: str, **values: Any)
     """Drop our lease and write `values` (the outcome, or when to try again); LeaseLost if not ours."""
     model = queue.model
     released = executor.execute(
-        update(model).where(model.id == row_id, model.locked_by == worker)
+        update(model).where(queue.row_key == row_id, model.locked_by == worker)
         .values(locked_by=None, locked_until=None, **values).execution_options(synchronize_session=False)
     ).rowcount
     if released != 1:

@@ -298,14 +298,27 @@ class AuditEntry(Base):
 
 
 class WebhookEvent(Base):
-    """A received webhook delivery, recorded before it is acknowledged (durable inbox)."""
+    """A received event (webhook delivery or websocket activity), recorded before it is acknowledged.
+
+    Keyed by Webex's (resource, `data.id`); `seq` is the order of arrival, and `room_id` the space
+    whose events are processed one at a time in that order (SPEC §7). `person_id` lets the inbox
+    cap how many events of one person run at once.
+    """
 
     __tablename__ = "webhook_events"
-    __table_args__ = (Index("ix_webhook_events_due", "state", "next_run_at"),)
+    __table_args__ = (
+        UniqueConstraint("resource", "id", name="uq_webhook_events_resource_id"),
+        Index("ix_webhook_events_open", "state", "seq"),
+        Index("ix_webhook_events_room", "room_id", "state", "seq"),
+        Index("ix_webhook_events_person", "person_id", "state"),
+    )
 
-    id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(300))
     resource: Mapped[str] = mapped_column(String(60))
     event: Mapped[str] = mapped_column(String(60))
+    room_id: Mapped[str | None] = mapped_column(String(300))
+    person_id: Mapped[str | None] = mapped_column(String(300))
     payload: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

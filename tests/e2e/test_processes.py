@@ -118,3 +118,24 @@ def test_register_needs_the_token_and_the_secret():
     missing_token = runner.invoke(register, ["https://bot.example/webhooks/webex"],
                                   env={"WEBEX_ACCESS_TOKEN": "", "WEBEX_WEBHOOK_SECRET": "s"})
     assert missing_token.exit_code != 0 and "WEBEX_ACCESS_TOKEN" in missing_token.output
+
+
+def test_register_with_webex_unreachable_is_one_line():
+    port = free_port()  # nothing listens there
+    result = CliRunner().invoke(register, ["https://bot.example/webhooks/webex"],
+                                env={"WEBEX_ACCESS_TOKEN": "t", "WEBEX_WEBHOOK_SECRET": "s",
+                                     "WEBEX_API_BASE_URL": f"http://127.0.0.1:{port}/v1/"})
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: can't reach Webex at http://127.0.0.1:{port}/v1/")
+    assert result.output.count("\n") == 1
+
+
+def test_serve_answers_through_gunicorn_not_the_development_server(db, fake_webex):
+    port = free_port()
+    command = [sys.executable, "-m", "bot", "serve", "--port", str(port), "--no-scheduler"]
+    process = start(command, environment(db, fake_webex), port)
+    try:
+        server = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).headers.get("Server", "")
+    finally:
+        code, output = stop(process)
+    assert server.startswith("gunicorn") and code == 0, output

@@ -33,7 +33,10 @@ from tests.support.processes import (
 )
 
 EVENTS = 12
-IN_HAND = 4  # gunicorn workers x inbox threads: each claims one event and waits for Webex
+# Three operators: one event of each person is in hand at a time (SPEC §7), so three workers each
+# claim one event and wait for Webex.
+SENDERS = (OPERATOR, "ops@acme.example", "bob@globex.example")
+IN_HAND = len(SENDERS)
 HOLD_SECONDS = 15  # far longer than it takes to kill the server once the events are in hand
 READ_MESSAGE = r"^/v1/messages/[^/]+$"
 APP = "bot.app:create_app(inbox_options={'lease_seconds': 2, 'poll_seconds': 0.2})"
@@ -83,7 +86,8 @@ def test_events_acknowledged_before_a_kill_are_each_answered_once_after_restart(
     env = {**environment(db, fake_webex), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
     log = tmp_path / "gunicorn.log"
     fake_webex.fail_next("GET", READ_MESSAGE, None, times=IN_HAND, delay=HOLD_SECONDS)
-    messages = [fake_webex.user_message(OPERATOR, fake_webex.add_room(f"ops {n}"), list(MARKERS)[n % 2])
+    messages = [fake_webex.user_message(SENDERS[n % 3], fake_webex.add_room(f"ops {n}"),
+                                        list(MARKERS)[n % 2] if n % 3 == 0 else "help")
                 for n in range(EVENTS)]
 
     port = free_port()

@@ -1,7 +1,6 @@
 """The durable inbox: leases, crash recovery, retries and exactly-once claiming."""
 from __future__ import annotations
 
-import json
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -11,19 +10,20 @@ from sqlalchemy import select, update
 
 from bot.app import create_app, runtime_of
 from bot.bootstrap import Wiring
-from bot.events import Inbox, PermanentError, claim, prune, record_event
+from bot.envelopes import from_webhook
+from bot.events import Inbox, PermanentError, claim, prune, record
 from handlers.base import Services
 from store.models import WebhookEvent, utcnow
 from tests.webhook.conftest import envelope, post_event, wait_until
 
 
-def record(db, event_id: str) -> None:
-    assert record_event(db, event_id, "messages", "created", json.dumps(envelope(event_id)))
+def record_in(db, event_id: str, room: str = "ROOM-1", person: str = "PERSON-1") -> None:
+    assert record(db, from_webhook(envelope(event_id, roomId=room, personId=person)))
 
 
 def row(db, event_id: str) -> WebhookEvent:
     with db.sessions() as session:
-        return session.get(WebhookEvent, event_id)
+        return session.scalar(select(WebhookEvent).where(WebhookEvent.id == event_id))
 
 
 def test_event_acknowledged_by_a_process_that_died_is_processed_after_restart(db, settings, webex, recorded):
@@ -43,8 +43,8 @@ def test_event_acknowledged_by_a_process_that_died_is_processed_after_restart(db
 
 
 def test_an_expired_lease_is_reclaimed_but_a_live_one_is_not(db):
-    record(db, "A")
-    record(db, "B")
+    record_in(db, "A", "ROOM-A", "PERSON-A")
+    record_in(db, "B", "ROOM-B", "PERSON-B")
     lease = timedelta(seconds=60)
     assert claim(db, "crashed-worker", lease).id == "A"
     assert claim(db, "other", lease).id == "B"
@@ -66,7 +66,7 @@ def test_transient_failure_is_retried_later_then_succeeds(db):
             raise requests.ConnectionError("webex unreachable")
 
     inbox = Inbox(db, flaky, retry_base_seconds=30)
-    record(db, "MSG-1")
+    record_in(db, "MSG-1")
     assert inbox.run_once() is True
     failed_once = row(db, "MSG-1")
     assert failed_once.state == "pending" and failed_once.attempts == 1
@@ -89,7 +89,7 @@ def test_attempts_are_bounded_and_permanent_errors_are_not_retried(db):
 
     inbox = Inbox(db, broken, max_attempts=3, retry_base_seconds=0)
     for event_id in ("PERM", "BUG", "FLAKY"):
-        record(db, event_id)
+        record_in(db, event_id)
     while inbox.run_once():
         pass
     assert (row(db, "PERM").state, row(db, "PERM").attempts) == ("failed", 1)
@@ -107,8 +107,8 @@ def test_concurrent_workers_process_every_event_exactly_once(db):
             seen[envelope_["data"]["id"]] += 1
 
     ids = [f"MSG-{n}" for n in range(60)]
-    for event_id in ids:
-        record(db, event_id)
+    for n, event_id in enumerate(ids):
+        record_in(db, event_id, f"ROOM-{n % 6}", f"PERSON-{n % 6}")
     inboxes = [Inbox(db, process) for _ in range(2)]
 
     def work(inbox: Inbox, index: int) -> None:
@@ -134,7 +134,7 @@ def test_running_workers_pick_up_new_events(db, settings, webex, recorded):
             webex.add_message(f"MSG-{n}", f"numbers {n}")
             assert post_event(client, envelope(f"MSG-{n}")).status_code == 202
         assert wait_until(lambda: len(recorded.requests) == 5)
-        assert client.get("/healthz").get_json()["inbox_workers"] == 2
+        assert client.get("/healthz").get_json()["inbox_workers"] == 4
     finally:
         runtime_of(app).stop()
     assert sorted(r.text for r in recorded.requests) == [f"numbers {n}" for n in range(5)]
@@ -143,7 +143,7 @@ def test_running_workers_pick_up_new_events(db, settings, webex, recorded):
 def test_old_processed_events_are_pruned_but_recent_ones_kept(db):
     inbox = Inbox(db, lambda envelope_: None)
     for event_id in ("OLD", "NEW", "WAITING"):
-        record(db, event_id)
+        record_in(db, event_id)
     inbox.run_once()
     inbox.run_once()
     with db.engine.begin() as conn:

@@ -134,3 +134,25 @@ def test_many_deliveries_are_all_recorded(client, db):
         assert post_event(client, envelope(f"MSG-{n}")).status_code == 202
     with db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(WebhookEvent)) == 30
+
+
+def test_signed_bodies_the_store_cannot_hold_are_400_never_5xx(client, db):
+    """A lone surrogate in `data.id` gave 500 and a NUL 503: Webex would have kept redelivering."""
+    bodies = [
+        b'{"resource": "messages", "event": "created", "data": {"id": "\\ud800", "roomId": "R"}}',
+        b'{"resource": "messages", "event": "created", "data": {"id": "A\\u0000B", "roomId": "R"}}',
+        b'{"resource": "messages", "event": "created", "data": {"id": "OK", "roomId": "R\\u0000"}}',
+        b'{"resource": "messages", "event": "created", "data": {"id": "OK", "roomId": "R", "x": ["\\udfff"]}}',
+    ]
+    for body in bodies:
+        response = post_event(client, body)
+        assert response.status_code == 400, body
+    assert events_in(db) == []
+
+
+def test_a_card_action_reusing_a_message_id_does_not_suppress_the_message(app, client, db, webex, recorded):
+    webex.add_message("SHARED-ID", "leads")
+    assert post_event(client, envelope("SHARED-ID", resource="attachmentActions")).status_code == 202
+    response = post_event(client, envelope("SHARED-ID"))
+    assert response.status_code == 202 and response.get_json()["duplicate"] is False
+    assert sorted(e.resource for e in events_in(db)) == ["attachmentActions", "messages"]
