@@ -1,14 +1,14 @@
 """inbox events ordered per space: a sequence, the space and the person, keyed by (resource, data.id)
 
 Revision ID: 0007
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0007'
-down_revision = '0010'  # assigned '0005'; chained after main's 0010 at the merge
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
