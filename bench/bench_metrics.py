@@ -16,7 +16,8 @@ from datetime import timedelta
 from prometheus_client import generate_latest
 
 from bot import metrics
-from bot.events import record_event
+from bot.envelopes import InboxEnvelope
+from bot.events import record
 from store.db import connect
 from store.models import WebhookEvent, utcnow
 from tests.support.databases import postgres_database
@@ -33,7 +34,7 @@ def fill(db, numbers: int, services: int, events: int) -> None:
         seed(db, e164s(per_service, start=200_000_000 + index * per_service), name=f"svc-{index}",
              org_id=f"ORG-{index}", location_id=f"LOC-{index}")
     for index in range(events):
-        record_event(db, f"EVENT-{index}", "messages", "created", "{}")
+        record(db, InboxEnvelope(f"EVENT-{index}", "messages", "created", None, None, {}))
     with db.engine.begin() as conn:
         conn.execute(WebhookEvent.__table__.update().values(received_at=utcnow() - timedelta(minutes=5)))
 

@@ -1,4 +1,4 @@
 """`python -m bot` runs the leadsbot CLI."""
-from bot.cli import main
+from bot.launch import main
 
 main()

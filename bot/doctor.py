@@ -56,7 +56,7 @@ class Setup:
     @cached_property
     def services(self) -> Services | None:
         try:
-            services = build_services(self.settings, auto_upgrade=False)
+            services = build_services(self.settings, auto_upgrade=False, require_schema=False)  # checked below
             with services.db.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except Exception as exc:

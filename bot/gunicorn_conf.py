@@ -16,6 +16,8 @@ import os
 import shutil
 import tempfile
 
+from bot import metrics_folder
+
 bind = f"0.0.0.0:{os.environ.get('PORT', '8080')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
@@ -30,7 +32,7 @@ if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":  # gunicorn's own
 
     logconfig_dict = gunicorn_logconfig()
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+MULTIPROC_ENV = metrics_folder.MULTIPROC_ENV
 _made_metrics_dir = None
 if not os.environ.get(MULTIPROC_ENV):
     _made_metrics_dir = os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="leadsbot-metrics-")
@@ -40,6 +42,8 @@ def on_starting(server):
     """A clean metrics folder: files left by an earlier run would be summed into this one's."""
     folder = os.environ[MULTIPROC_ENV]
     os.makedirs(folder, exist_ok=True)
+    if metrics_folder.made_by_serve(folder):
+        return  # `leadsbot serve` made it fresh, and its processing side may be counting already
     for path in glob.glob(os.path.join(folder, "*.db")):
         os.remove(path)
 

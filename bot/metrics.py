@@ -25,6 +25,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import func, select
 
+from bot.metrics_folder import MULTIPROC_ENV
 from provisioning.leads.status import STATUS_ORDER, derive_status
 from store import heartbeats
 from store.db import Database
@@ -32,7 +33,6 @@ from store.models import SYNC_STATES, Number, Service, WebhookEvent, utcnow
 
 log = logging.getLogger(__name__)
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 WEBHOOK_ENDPOINT = "webex_webhook.receive"  # the Flask endpoint of POST /webhooks/webex
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 

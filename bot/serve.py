@@ -16,6 +16,7 @@ import sys
 import threading
 from dataclasses import dataclass
 
+from bot import metrics_folder
 from bot.web import EXPECT_SCHEDULER_VARIABLE, WAKE_FD_VARIABLE, WEBHOOK_MODE_VARIABLE
 from provisioning.settings import Settings
 
@@ -103,6 +104,7 @@ def run(settings: Settings, options: ServeOptions, announce=print) -> None:
             scheduler.shutdown(wait=False)
         if inbox is not None:
             inbox.stop()
+        metrics_folder.remove_made_by_serve()
     if child.returncode not in (0, -signal.SIGTERM, -signal.SIGINT) and not stopping.is_set():
         raise SystemExit(1)
 

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from bot.cli import main
-from bot.events import record_event
+from bot.envelopes import InboxEnvelope
+from bot.events import record
 from bot.webex_client import WebexClient
 from bot.webhooks_admin import register_webhooks
 from store import heartbeats
@@ -171,7 +172,7 @@ def test_a_stale_scheduler_heartbeat(db, healthy):
 
 
 def test_an_inbox_backlog_nobody_processes(db, healthy):
-    record_event(db, "EVENT-1", "messages", "created", "{}")
+    record(db, InboxEnvelope("EVENT-1", "messages", "created", None, None, {}))
     code, lines = doctor(healthy)
     assert code == 0 and lines["inbox:"].startswith("✓ inbox: 1 events waiting")
     with db.engine.begin() as conn:
