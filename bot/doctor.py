@@ -14,14 +14,17 @@ from sqlalchemy import func, select, text
 from webexpythonsdk.exceptions import ApiError
 
 from bot import health
-from bot.bootstrap import build_services, build_webex
+from bot.bootstrap import build_numbers_api, build_services, build_webex
 from bot.retry import describe
+from bot.telephony import WebexNumbersApi
 from bot.webex_client import WebexClient
 from bot.webhooks_admin import WEBHOOKS, webhook_name
 from provisioning.services import Services
 from provisioning.settings import Settings
+from provisioning.sync.port import ConsentMissing
+from provisioning.sync.pstn import ALLOWED as PSTN_ALLOWED
 from store import heartbeats
-from store.models import WebhookEvent, utcnow
+from store.models import Service, WebhookEvent, utcnow
 
 OK, FAILED = "✓", "✗"
 BACKLOG_AGE_LIMIT_SECONDS = 300  # an event waiting longer than this means nobody is processing
@@ -67,6 +70,11 @@ class Setup:
     @cached_property
     def webex(self) -> WebexClient | None:
         return build_webex(self.settings)
+
+    @cached_property
+    def numbers_api(self) -> WebexNumbersApi | None:
+        """Customers' numbers through organization tokens; None without organization credentials."""
+        return build_numbers_api(self.settings)
 
     def close(self) -> None:
         if self.__dict__.get("services") is not None:
@@ -189,15 +197,90 @@ def inbox_backlog(setup: Setup) -> Iterable[Finding]:
     yield good(f"inbox: {waiting} events waiting, the oldest for {age:.0f} s")
 
 
-# The order lines are printed in. Checks of customers' organizations go after `webhooks`:
-# organization credentials and consent per service, and the PSTN type per integrated location,
-# each a function of a Setup like those above.
+def organizations(setup: Setup) -> Iterable[Finding]:
+    """Organization credentials, then consent per customer organization (SPEC §5.1)."""
+    if not setup.migrated:
+        yield bad("organizations: not checked, the database is unreachable or not migrated")
+        return
+    orgs = _organizations(setup)
+    if not orgs:
+        yield good("organizations: no services loaded yet")
+        return
+    if setup.numbers_api is None:
+        yield bad("organization credentials: none, so no service can sync. Configure a Service App "
+                  "(WEBEX_SERVICE_APP_CLIENT_ID, ..._SECRET and the token manager's WEBEX_TOKEN_MANAGER_*) "
+                  "or WEBEX_PARTNER_ACCESS_TOKEN: see docs/webex.md §6.")
+        return
+    for org_id, names in orgs.items():
+        try:
+            setup.numbers_api.check_access(org_id)
+        except ConsentMissing as exc:
+            yield bad(f"organization {org_id} ({names}): no consent ({_first_line(exc)}). The customer's full "
+                      "admin must authorize the Service App in Control Hub (docs/webex.md §6).")
+        except Exception as exc:
+            yield bad(f"organization {org_id} ({names}): could not be checked ({_first_line(exc)}). "
+                      "Check WEBEX_API_BASE_URL and the network.")
+        else:
+            yield good(f"organization {org_id} ({names}): consent given")
+
+
+def pstn_types(setup: Setup) -> Iterable[Finding]:
+    """Integrated services push only to locations whose PSTN connection allows it (SPEC §5.2)."""
+    if not setup.migrated:
+        yield bad("PSTN: not checked, the database is unreachable or not migrated")
+        return
+    locations = _integrated_locations(setup)
+    if not locations:
+        yield good("PSTN: no integrated service")
+        return
+    if setup.numbers_api is None:
+        yield bad("PSTN: not checked, there are no organization credentials")
+        return
+    for (org_id, location_id), names in locations.items():
+        where = f"location {location_id} of {org_id} ({names})"
+        try:
+            kind = setup.numbers_api.pstn_connection_type(org_id, location_id)
+        except Exception as exc:
+            yield bad(f"PSTN {where}: could not be read ({_first_line(exc)})")
+            continue
+        if kind in PSTN_ALLOWED:
+            yield good(f"PSTN {where}: {kind}, numbers can be added through the API")
+        else:
+            yield bad(f"PSTN {where}: {kind}, Webex allows adding numbers through its API only for "
+                      f"{' or '.join(PSTN_ALLOWED)}. Add them through the PSTN provider, or make the "
+                      "service non-integrated in the inventory.")
+
+
+def _organizations(setup: Setup) -> dict[str, str]:
+    """Each customer organization with the names of its services, for the lines above."""
+    with setup.services.db.sessions() as session:
+        rows = session.execute(select(Service.org_id, Service.name).order_by(Service.org_id, Service.name)).all()
+    found: dict[str, list[str]] = {}
+    for org_id, name in rows:
+        found.setdefault(org_id, []).append(name)
+    return {org_id: ", ".join(names) for org_id, names in found.items()}
+
+
+def _integrated_locations(setup: Setup) -> dict[tuple[str, str], str]:
+    with setup.services.db.sessions() as session:
+        rows = session.execute(select(Service.org_id, Service.location_id, Service.name)
+                               .where(Service.mode == "integrated")
+                               .order_by(Service.org_id, Service.location_id, Service.name)).all()
+    found: dict[tuple[str, str], list[str]] = {}
+    for org_id, location_id, name in rows:
+        found.setdefault((org_id, location_id), []).append(name)
+    return {key: ", ".join(names) for key, names in found.items()}
+
+
+# The order lines are printed in.
 CHECKS: list[Check] = [
     database,
     migrations,
     bot_token,
     webhook_secret,
     webhooks,
+    organizations,
+    pstn_types,
     scheduler_heartbeat,
     inbox_backlog,
 ]

@@ -13,6 +13,7 @@ from bot.envelopes import InboxEnvelope
 from bot.events import record
 from bot.webex_client import WebexClient
 from bot.webhooks_admin import register_webhooks
+from provisioning.inventory import DEMO_INVENTORY, load_inventory_file
 from store import heartbeats
 from store.db import head_revision
 from store.models import WebhookEvent, utcnow
@@ -20,7 +21,7 @@ from tests.support.processes import SECRET, free_port
 
 URL = "https://leadsbot.example.com/webhooks/webex"
 CHECKS = ("database:", "database schema:", "bot token:", "webhook secret:", "webhook messages:created:",
-          "webhook attachmentActions:created:", "scheduler heartbeat:", "inbox:")
+          "webhook attachmentActions:created:", "organizations:", "PSTN:", "scheduler heartbeat:", "inbox:")
 
 
 def environment(db, fake, **changes) -> dict[str, str]:
@@ -190,3 +191,58 @@ def test_a_filtered_webhook_misses_events(healthy, fake_webex):
     code, lines = doctor(healthy)
     assert code == 1
     assert lines["webhook messages:created:"].startswith("✗ webhook messages:created: filtered, so the bot misses")
+
+
+def lines_starting(lines: dict[str, str], prefix: str) -> dict[str, str]:
+    return {name: line for name, line in lines.items() if name.startswith(prefix)}
+
+
+def test_services_without_organization_credentials(db, healthy):
+    load_inventory_file(db, DEMO_INVENTORY, actor="test")
+    code, lines = doctor(healthy)
+    assert code == 1
+    [credentials] = lines_starting(lines, "organization credentials:").values()
+    assert credentials.startswith("✗") and "WEBEX_PARTNER_ACCESS_TOKEN" in credentials
+    assert lines["PSTN:"] == "✗ PSTN: not checked, there are no organization credentials"
+
+
+def test_consent_per_organization_with_a_service_app(db, fake_webex, healthy):
+    load_inventory_file(db, DEMO_INVENTORY, actor="test")
+    app = fake_webex.service_app
+    fake_webex.authorize("ORG-ROMA")
+    env = {**healthy, "WEBEX_SERVICE_APP_CLIENT_ID": app.client_id,
+           "WEBEX_SERVICE_APP_CLIENT_SECRET": app.client_secret,
+           "WEBEX_TOKEN_MANAGER_CLIENT_ID": app.manager_client_id,
+           "WEBEX_TOKEN_MANAGER_CLIENT_SECRET": app.manager_client_secret,
+           "WEBEX_TOKEN_MANAGER_REFRESH_TOKEN": app.manager_refresh_token}
+    code, lines = doctor(env)
+    orgs = lines_starting(lines, "organization ORG-")
+    assert code == 1
+    assert orgs["organization ORG-ROMA (roma-cc, roma-cx): consent given"].startswith("✓")
+    refused = [line for name, line in orgs.items() if "ORG-BAGELS" in name]
+    assert len(refused) == 1 and refused[0].startswith("✗") and "authorize the Service App in Control Hub" in refused[0]
+    pstn = lines_starting(lines, "PSTN location")
+    assert pstn["PSTN location LOC-MILAN of ORG-ROMA (roma-cc): LOCAL_GATEWAY, numbers can be added through the API"]
+    assert any(line.startswith("✗") and "LOC-NEWYORK" in line for line in pstn.values())  # no consent, no read
+
+    fake_webex.authorize("ORG-BAGELS")
+    fake_webex.authorize("ORG-FROMAGERIE")
+    fake_webex.authorize("ORG-THAMES")
+    code, lines = doctor(env)
+    assert code == 0, lines
+    assert all(line.startswith("✓") for line in lines.values())
+
+
+def test_a_location_whose_pstn_refuses_numbers_from_the_api(db, fake_webex, healthy):
+    load_inventory_file(db, DEMO_INVENTORY, actor="test")
+    env = {**healthy, "WEBEX_PARTNER_ACCESS_TOKEN": fake_webex.partner_token}
+    code, lines = doctor(env)
+    assert code == 0, lines
+    assert len(lines_starting(lines, "organization ORG-")) == 4
+    fake_webex.set_pstn("ORG-BAGELS", "LOC-NEWYORK", "INTEGRATED_CCP")
+    code, lines = doctor(env)
+    assert code == 1
+    [line] = lines_starting(lines, "PSTN location LOC-NEWYORK").values()
+    assert line.startswith("✗ PSTN location LOC-NEWYORK of ORG-BAGELS (bagels-cc): INTEGRATED_CCP")
+    assert "LOCAL_GATEWAY or NON_INTEGRATED_CCP" in line
+    assert all(line.startswith("✓") for name, line in lines.items() if "LOC-NEWYORK" not in name)
