@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import tempfile
 import time
 from collections import Counter
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
+from bench.databases import on_each_database
 from bot.telephony import WebexNumbersApi
 from provisioning.metering.history import open_stretches
 from provisioning.settings import Settings
@@ -27,7 +27,6 @@ from provisioning.sync.engine import SyncEngine
 from provisioning.sync.port import MAX_REMOVE
 from store.db import connect
 from store.models import Number, NumberHistory, OutboxMessage, SyncTask, utcnow
-from tests.support.databases import postgres_database
 from tests.support.factories import seed
 from tests.support.fakewebex import FakeWebex
 from tests.support.live import numbers_adapter
@@ -135,13 +134,7 @@ def run_database(label: str, url: str, count: int) -> list[dict]:
 
 
 def run(numbers: int = 10_000, postgres: bool = True) -> list[dict]:
-    rows = []
-    with tempfile.TemporaryDirectory() as folder:
-        rows += run_database("SQLite", f"sqlite:///{folder}/release.db", numbers)
-    if postgres:
-        with postgres_database("leadsbot_bench") as url:
-            rows += run_database("PostgreSQL", url, numbers)
-    return rows
+    return on_each_database(run_database, "release", numbers, postgres)
 
 
 def main() -> None:

@@ -11,18 +11,17 @@ stretch read from the database (what a straightforward implementation would do).
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, text
 
+from bench.databases import on_each_database
 from provisioning.directory import Actor
 from provisioning.metering.usage import parse_month, tenant_usage, usage_csv
 from store.bulk import bulk_insert
 from store.db import connect
 from store.models import NumberHistory
-from tests.support.databases import postgres_database
 from tests.support.factories import make_service, make_tenant
 
 SERVICES = 20
@@ -106,13 +105,7 @@ def run_database(label: str, url: str, count: int) -> list[dict]:
 
 
 def run(numbers: int = 1_000_000, postgres: bool = True) -> list[dict]:
-    rows = []
-    with tempfile.TemporaryDirectory() as folder:
-        rows += run_database("SQLite", f"sqlite:///{folder}/usage.db", numbers)
-    if postgres:
-        with postgres_database("leadsbot_bench") as url:
-            rows += run_database("PostgreSQL", url, numbers)
-    return rows
+    return on_each_database(run_database, "usage", numbers, postgres)
 
 
 def main() -> None:
