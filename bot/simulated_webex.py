@@ -2,9 +2,10 @@
 
 Without a customer organization the shell's numbers would stay pending for ever. The simulation
 stands in for Webex Calling's number inventory (`NumbersApi`): numbers the bot adds are listed
-as ACTIVE at once, and for a non-integrated service it plays the customer's admin, who adds the
-submitted numbers in Control Hub. The real sync engine runs against it after every command, and
-whatever the bot would post to the space (the Ready notice) is printed, labelled as simulated.
+as ACTIVE at once (and removed ones vanish), and for a non-integrated service it plays the
+customer's admin, who adds submitted numbers and removes released ones in Control Hub. The real
+sync engine runs against it after every command, and whatever the bot would post to the space
+(the Ready notice) is printed, labelled as simulated.
 Nothing leaves the machine.
 """
 from __future__ import annotations
@@ -16,8 +17,8 @@ from sqlalchemy import select
 from bot.outbox import flush_outbox
 from provisioning.services import Services
 from provisioning.sync.engine import SyncEngine
-from provisioning.sync.port import ACTIVE, AddResult, NumberKind, RemoteNumber, Usage
-from store.models import Number, Service
+from provisioning.sync.port import ACTIVE, AddResult, NumberKind, RemoteNumber, RemoveResult, Usage
+from store.models import RELEASE_STATES, Number, Service
 
 LABEL = "[simulated customer Webex]"
 
@@ -39,18 +40,30 @@ class SimulatedNumbersApi:
         """Every simulated location has a Local Gateway, so the bot may push to it (SPEC §5.2)."""
         return "LOCAL_GATEWAY"
 
+    def remove_numbers(self, org_id: str, location_id: str, numbers: list[str]) -> RemoveResult:
+        location = self.locations.setdefault((org_id, location_id), {})
+        for e164 in numbers:
+            location.pop(e164, None)
+        return RemoveResult(removed=list(numbers))
+
     def list_numbers(self, org_id: str, location_id: str) -> Iterator[RemoteNumber]:
         location = self.locations.setdefault((org_id, location_id), {})
-        location.update(dict.fromkeys(self._added_in_control_hub(org_id, location_id), ACTIVE))
+        added, removed = self._control_hub(org_id, location_id)
+        location.update(dict.fromkeys(added, ACTIVE))
+        for e164 in removed:
+            location.pop(e164, None)
         return iter([RemoteNumber(e164, state) for e164, state in location.items()])
 
-    def _added_in_control_hub(self, org_id: str, location_id: str) -> list[str]:
-        """What the customer's admin adds for a non-integrated service: every number submitted to it."""
+    def _control_hub(self, org_id: str, location_id: str) -> tuple[list[str], list[str]]:
+        """What the customer's admin does for a non-integrated service: adds every number submitted
+        to it, and removes every number being released from it."""
         with self.db.sessions() as session:
-            return list(session.scalars(
-                select(Number.e164).join(Service, Service.id == Number.service_id)
+            rows = session.execute(
+                select(Number.e164, Number.sync_state).join(Service, Service.id == Number.service_id)
                 .where(Service.org_id == org_id, Service.location_id == location_id,
-                       Service.mode == "non-integrated")))
+                       Service.mode == "non-integrated")).all()
+        added = [e164 for e164, state in rows if state not in RELEASE_STATES]
+        return added, [e164 for e164, state in rows if state in RELEASE_STATES]
 
 
 class _Printer:

@@ -29,10 +29,11 @@ def released_reply(done: ReleaseOutcome) -> Reply:
         lines.append(f"- {done.released:,} never reached Webex and {'were' if done.released != 1 else 'was'} "
                      "released at once.")
     if done.removing:
-        how = ("are being removed from the customer's Webex location" if done.mode == "integrated"
-               else "wait until the customer removes them in Control Hub")
+        one = done.removing == 1
+        how = (f"{'is' if one else 'are'} being removed from the customer's Webex location" if done.mode == "integrated"
+               else f"{'waits' if one else 'wait'} until the customer removes {'it' if one else 'them'} in Control Hub")
         lines.append(f"- {done.removing:,} {how}; {service} shows Removing meanwhile, and I'll post here when "
-                     "they are released.")
+                     f"{'it is' if one else 'they are'} released.")
     if done.held:
         lines.append(f"- ⏸️ Queued: {done.held}.")
     return Reply("\n".join(lines))

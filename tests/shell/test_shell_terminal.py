@@ -36,6 +36,24 @@ def test_demo_simulates_the_customer_webex_until_ready(db, db_url, tmp_path):
     assert out.count("is Ready") == 1  # once
 
 
+def test_demo_releases_from_both_kinds_of_service(db, db_url, tmp_path):
+    """The simulation removes what the bot removes (integrated) and what the customer's admin removes
+    in Control Hub (non-integrated), so a release reaches "released" in the demo too."""
+    roma_cx = ROMA.replace("roma-cc", "roma-cx", 1)
+    script = (f"upload {ROMA} +390212345600-609\nsubmit\nrelease roma-cc +390212345600-602\nsubmit\n"
+              f"upload {roma_cx} +390612345600-604\nsubmit\nrelease roma-cx +390612345600\nsubmit\n"
+              "status roma-cc\nstatus roma-cx\n")
+    result = CliRunner().invoke(main, ["shell", "--demo", "--files", str(tmp_path / "files")], input=script,
+                                env={"DATABASE_URL": db_url}, catch_exceptions=False)
+    out = result.output
+    assert result.exit_code == 0, out
+    assert "Traceback" not in out
+    assert "the bot posts: ✅ `roma-cc`: 3 numbers released" in out
+    assert "- 1 waits until the customer removes it in Control Hub" in out
+    assert "the bot posts: ✅ `roma-cx`: 1 number released" in out
+    assert "live 7" in out[out.index("> status roma-cc"):] and "live 4" in out[out.index("> status roma-cx"):]
+
+
 def test_without_demo_nothing_is_simulated(db, db_url, tmp_path):
     result = CliRunner().invoke(main, ["shell", "--as", "ops@acme.example", "--files", str(tmp_path)],
                                 input="help\n", env={"DATABASE_URL": db_url}, catch_exceptions=False)
