@@ -7,8 +7,11 @@ with the fake Webex (tests/fakewebex) serving the messages the events point at: 
 `help` or `leads` from an operator of the demo inventory, in a room of its own, so every reply
 can be matched to its event. Debian's wrk offers the load: a Lua script sends pre-signed
 deliveries of distinct messages (each wrk thread its own slice), paced with `delay()` to the
-target rate, and prints the latency percentiles. The burst posts deliveries from a thread pool as
-fast as it can, a tenth of them redeliveries of the same `data.id`, timing each acknowledgement.
+target rate, and prints the latency percentiles. The burst sends deliveries over 32 connections as
+fast as the server answers, a tenth of them redeliveries of the same `data.id`, timing each
+acknowledgement; the sender is a process of its own (bench/burst_sender.py, asyncio), so its
+figures are the server's rather than those of Python threads queueing for the interpreter
+the fake Webex also runs in.
 
 `leadsbot serve` (gunicorn child acknowledging, processing niced in the parent) gets the same
 steady rate and a burst of `--serve-burst` deliveries. The ordering cost is the time per event
@@ -32,7 +35,6 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -279,7 +281,7 @@ def steady(label: str, db: Database, fake: FakeWebex, url: str, folder: Path, ra
     """
     warm_up = user_messages(fake, WARM_UP, "warm-up")
     for message in warm_up:
-        post(fake, fake.message_envelope(message))
+        fake.deliver(fake.message_envelope(message))
     drain(db, {m["id"] for m in warm_up}, timeout=60)
     messages = user_messages(fake, int(rate * seconds * 1.25) + 10 * WRK_THREADS, "steady")
     events = folder / "events.lua"
@@ -305,42 +307,40 @@ def steady(label: str, db: Database, fake: FakeWebex, url: str, folder: Path, ra
     ]
 
 
-def post(fake: FakeWebex, envelope: dict) -> tuple[int, bool | None, float]:
-    """One delivery: its status (0 when the connection failed), whether it was a duplicate, and
-    how long the acknowledgement took (ms)."""
-    start = time.perf_counter()
-    try:
-        response = fake.deliver(envelope)
-    except OSError:
-        return 0, None, (time.perf_counter() - start) * 1000
-    elapsed = (time.perf_counter() - start) * 1000
-    duplicate = response.json().get("duplicate") if response.status_code == 202 else None
-    return response.status_code, duplicate, elapsed
-
-
 def percentile(values: list[float], fraction: float) -> float:
     ranked = sorted(values)
     return ranked[min(len(ranked) - 1, int(fraction * len(ranked)))]
 
 
-def burst(label: str, db: Database, fake: FakeWebex, count: int) -> list[dict]:
+def send_burst(url: str, deliveries: list[dict]) -> tuple[float, list[tuple[int, float, bool | None]]]:
+    """Seconds the burst took, and (status, ms, duplicate) of each delivery, sent by
+    bench/burst_sender.py over BURST_SENDERS connections."""
+    signed = []
+    for envelope in deliveries:
+        body = delivery.encode(envelope)
+        signed.append((body.decode(), delivery.sign(body, SECRET)))
+    spec = json.dumps({"url": url, "connections": BURST_SENDERS, "deliveries": signed})
+    done = subprocess.run([sys.executable, "-m", "bench.burst_sender"], input=spec, capture_output=True, text=True,
+                          cwd=ROOT, check=True, timeout=300)
+    result = json.loads(done.stdout)
+    return result["seconds"], [tuple(answer) for answer in result["answers"]]
+
+
+def burst(label: str, db: Database, fake: FakeWebex, url: str, count: int) -> list[dict]:
     """`count` deliveries at once, a tenth of them redeliveries of an event also in the burst."""
     redelivered = count // 10
     messages = user_messages(fake, count - redelivered, "burst")
     envelopes = [fake.message_envelope(m) for m in messages]
     deliveries = envelopes + random.Random(6).sample(envelopes, redelivered)
     random.Random(2000).shuffle(deliveries)
-    start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=BURST_SENDERS) as pool:
-        answers = list(pool.map(lambda envelope: post(fake, envelope), deliveries))
-    sending = time.perf_counter() - start
+    sending, answers = send_burst(url, deliveries)
     drained = drain(db, {m["id"] for m in messages}, timeout=120 + count / 10)
     counts = tally(db, fake, messages)
     statuses = Counter(status for status, _, _ in answers)
     server_errors = sum(n for status, n in statuses.items() if status >= 500)
     refused = sum(n for status, n in statuses.items() if status != 202)
-    first_acks = sum(1 for _, duplicate, _ in answers if duplicate is False)
-    latencies = [elapsed for _, _, elapsed in answers]
+    first_acks = sum(1 for _, _, duplicate in answers if duplicate is False)
+    latencies = [elapsed for _, elapsed, _ in answers]
     p99 = percentile(latencies, 0.99)
     prefix = f"burst {count:,}, {redelivered} redelivered ({label})"
     return [
@@ -366,7 +366,7 @@ def run_database(label: str, url: str, rate: int, seconds: int, burst_size: int,
         register_webhooks(fast_client(fake), webhook_url, SECRET)
         rows = steady(label, db, fake, webhook_url, folder, rate, seconds) if seconds else []
         if burst_size:
-            rows += burst(label, db, fake, burst_size)
+            rows += burst(label, db, fake, webhook_url, burst_size)
         return rows
 
 

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app, jsonify
 
-from bot import health, metrics, webhook
+from bot import events, health, metrics, webhook
 from bot.bootstrap import Wiring, build_wiring
+from bot.envelopes import InboxEnvelope
 from bot.events import Inbox
+from bot.group_commit import GroupCommit
 from bot.incoming import Conversation, Dispatch
 from provisioning.services import Services
 from provisioning.settings import Settings
@@ -33,6 +35,11 @@ class Runtime:
     webhook_mode: bool = True  # events arrive as webhooks, so the webhook secret is needed
     expect_scheduler: bool = False  # this process runs the scheduler, so its heartbeat must be fresh
     notify: Callable[[], None] | None = None  # wakes processing in another process (`leadsbot serve`)
+    recorder: GroupCommit[InboxEnvelope, bool] | None = None  # the webhook's writes, committed together
+
+    def __post_init__(self) -> None:
+        db = self.wiring.services.db
+        self.recorder = GroupCommit(lambda batch: events.record_many(db, batch), name="inbox-recorder")
 
     @property
     def services(self) -> Services:

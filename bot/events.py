@@ -18,11 +18,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, exists, func, literal, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -30,6 +30,7 @@ from sqlalchemy.orm import aliased
 
 from bot import logs, metrics
 from bot.envelopes import InboxEnvelope
+from bot.lull import Lull
 from bot.retry import describe, is_transient
 from provisioning.backoff import Backoff
 from store import leases
@@ -62,52 +63,73 @@ class ClaimedEvent:
 
 def record(db: Database, envelope: InboxEnvelope) -> bool:
     """Insert an event; False when this (resource, `data.id`) was already recorded (a redelivery)."""
-    insert = postgresql.insert if db.is_postgres else sqlite.insert
+    return record_many(db, [envelope])[0]
+
+
+def record_many(db: Database, envelopes: Sequence[InboxEnvelope]) -> list[bool]:
+    """Insert events in one transaction; per envelope, whether it is new.
+
+    A redelivery, already stored or earlier in the same batch, is not new; arrival numbers
+    (`seq`) follow the batch's order. One multi-row INSERT … ON CONFLICT DO NOTHING, so a
+    batch costs one round trip and one commit."""
+    first: dict[tuple[str, str], int] = {}
+    for index, envelope in enumerate(envelopes):
+        first.setdefault((envelope.resource, envelope.event_id), index)
     now = utcnow()
-    statement = insert(WebhookEvent.__table__).values(
-        id=envelope.event_id, resource=envelope.resource, event=envelope.event, room_id=envelope.room_id,
-        person_id=envelope.person_id, payload=envelope.payload, state="pending", attempts=0,
-        received_at=now, next_run_at=now,
-    ).on_conflict_do_nothing(index_elements=["resource", "id"]).returning(WebhookEvent.seq)
-    with db.engine.begin() as conn:
-        return conn.execute(statement).first() is not None
+    rows = [{"id": e.event_id, "resource": e.resource, "event": e.event, "room_id": e.room_id,
+             "person_id": e.person_id, "payload": e.payload, "state": "pending", "attempts": 0,
+             "received_at": now, "next_run_at": now}
+            for e in (envelopes[i] for i in sorted(first.values()))]
+    insert = postgresql.insert if db.is_postgres else sqlite.insert
+    statement = (insert(WebhookEvent.__table__).values(rows)
+                 .on_conflict_do_nothing(index_elements=["resource", "id"])
+                 .returning(WebhookEvent.resource, WebhookEvent.id))
+    stored = db.write_promptly(lambda conn: {tuple(row) for row in conn.execute(statement)})
+    return [first[key] == index and key in stored
+            for index, key in enumerate((e.resource, e.event_id) for e in envelopes)]
 
 
 EVENTS = leases.WorkQueue(WebhookEvent, WebhookEvent.state == "pending", (WebhookEvent.seq,), key=WebhookEvent.seq)
-CANDIDATES = 8  # heads looked at per claim on PostgreSQL before giving up until the next poll
+CANDIDATES = 8  # heads looked at per claim before giving up until the next poll
 
 
-def _claimable(event, now: datetime):
-    """Due, and neither waiting behind its space (earlier unfinished, or one leased) nor its person.
+def _claimable(event):
+    """Due at `:now`, and neither waiting behind its space (an earlier one unfinished, or one in hand) nor its person.
 
-    Three separate NOT EXISTS, each answered by an index (space: room_id, state, seq; person:
-    person_id, state), so the check costs a few index probes however long the backlog."""
-    earlier, leased_room, leased_person = aliased(WebhookEvent), aliased(WebhookEvent), aliased(WebhookEvent)
+    The earlier-in-its-space test is one index probe (room_id, state, seq) per candidate; the
+    spaces and persons in hand are a small set (one per busy worker thread, found by the
+    (state, locked_until) index) that both databases build once per query and look candidates
+    up in, so a search costs little however long the backlog, even when every waiting event
+    belongs to one busy person."""
+    now = bindparam("now")
+    earlier, held = aliased(WebhookEvent), aliased(WebhookEvent)
+    in_hand = and_(held.state == "pending", held.locked_until >= now)
+    spaces_in_hand = select(held.room_id).where(in_hand, held.room_id.is_not(None))
+    persons_in_hand = select(held.person_id).where(in_hand, held.person_id.is_not(None))
     return and_(
         event.state == "pending", event.next_run_at <= now,
         or_(event.locked_until.is_(None), event.locked_until < now),
         ~exists().where(earlier.room_id == event.room_id, earlier.state == "pending", earlier.seq < event.seq),
-        ~exists().where(leased_room.room_id == event.room_id, leased_room.state == "pending",
-                        leased_room.locked_until >= now, leased_room.seq != event.seq),
-        ~exists().where(leased_person.person_id == event.person_id, leased_person.state == "pending",
-                        leased_person.locked_until >= now, leased_person.seq != event.seq),
+        or_(event.room_id.is_(None), event.room_id.not_in(spaces_in_hand)),
+        or_(event.person_id.is_(None), event.person_id.not_in(persons_in_hand)),
     )
 
 
-def _lease(conn, pick, worker: str, now: datetime, lease: timedelta):
-    """Lease the row `pick` (a scalar seq subquery or value) chooses; the row or None."""
-    statement = (update(WebhookEvent).where(WebhookEvent.seq == pick, EVENTS.due(now))
-                 .values(locked_by=worker, locked_until=now + lease, attempts=WebhookEvent.attempts + 1)
-                 .returning(WebhookEvent.seq, WebhookEvent.id, WebhookEvent.payload, WebhookEvent.attempts))
-    return conn.execute(statement).first()
-
-
-def _head(now: datetime, seq: int | None = None):
+def _heads_statement():
+    """The oldest claimable events (seq, space, person) at `:now`: a read, so it takes no write lock."""
     event = aliased(WebhookEvent)
-    query = select(event.seq).where(_claimable(event, now))
-    if seq is not None:
-        query = query.where(event.seq == seq)
-    return query.order_by(event.seq).limit(1).scalar_subquery()
+    return (select(event.seq, event.room_id, event.person_id).where(_claimable(event))
+            .order_by(event.seq).limit(CANDIDATES))
+
+
+def _lease_statement():
+    """Lease event `:pick` to `:worker` until `:until` if it is still claimable at `:now`, checked by the UPDATE itself."""
+    event = aliased(WebhookEvent)
+    still_claimable = select(event.seq).where(event.seq == bindparam("pick"), _claimable(event)).scalar_subquery()
+    return (update(WebhookEvent).where(WebhookEvent.seq == still_claimable, EVENTS.due(bindparam("now")))
+            .values(locked_by=bindparam("worker"), locked_until=bindparam("until"),
+                    attempts=WebhookEvent.attempts + 1)
+            .returning(WebhookEvent.seq, WebhookEvent.id, WebhookEvent.payload, WebhookEvent.attempts))
 
 
 def _try_lock(conn, kind: str, key: str | None) -> bool:
@@ -118,19 +140,33 @@ def _try_lock(conn, kind: str, key: str | None) -> bool:
     return bool(conn.execute(select(func.pg_try_advisory_xact_lock(hashed))).scalar())
 
 
+HEADS, LEASE = _heads_statement(), _lease_statement()  # built once: a claim only binds its values
+
+
 def claim(db: Database, worker: str, lease: timedelta) -> ClaimedEvent | None:
-    """Lease the oldest claimable event to `worker`, counting the attempt."""
+    """Lease the oldest claimable event to `worker`, counting the attempt.
+
+    The search is a plain read; only the lease of the chosen event writes, and that UPDATE checks
+    again that the event is still claimable. On SQLite this keeps the database's one write lock
+    for a single-row update rather than the whole search (recording webhooks needs that lock to
+    acknowledge); on PostgreSQL the check and the lease run under advisory locks on the space
+    and the person, so workers in other processes cannot claim beside it."""
     now = utcnow()
+    search = {"now": now}
+    lease_of = {"now": now, "worker": worker, "until": now + lease}
+    if not db.is_postgres:
+        with db.engine.connect() as conn:
+            heads = conn.execute(HEADS, search).all()
+        for seq, _room, _person in heads:
+            with db.engine.begin() as conn:
+                row = conn.execute(LEASE, {**lease_of, "pick": seq}).first()
+            if row:
+                return ClaimedEvent(*row)
+        return None
     with db.engine.begin() as conn:
-        if not db.is_postgres:  # one writer at a time: the check and the claim are one statement
-            row = _lease(conn, _head(now), worker, now, lease)
-            return ClaimedEvent(*row) if row else None
-        event = aliased(WebhookEvent)
-        heads = conn.execute(select(event.seq, event.room_id, event.person_id).where(_claimable(event, now))
-                             .order_by(event.seq).limit(CANDIDATES)).all()
-        for seq, room_id, person_id in heads:
+        for seq, room_id, person_id in conn.execute(HEADS, search).all():
             if _try_lock(conn, "room", room_id) and _try_lock(conn, "person", person_id):
-                row = _lease(conn, _head(now, seq), worker, now, lease)  # checked again, under the locks
+                row = conn.execute(LEASE, {**lease_of, "pick": seq}).first()
                 if row:
                     return ClaimedEvent(*row)
     return None
@@ -166,7 +202,7 @@ class Inbox:
 
     def __init__(self, db: Database, process: Callable[[dict], None], *, threads: int = 4,
                  lease_seconds: float = 60, poll_seconds: float = 1.0, max_attempts: int = 5,
-                 retry_base_seconds: float = 2.0) -> None:
+                 retry_base_seconds: float = 2.0, lull: Lull | None = None) -> None:
         self.db = db
         self.process = process
         self.threads = threads
@@ -174,9 +210,12 @@ class Inbox:
         self.poll_seconds = poll_seconds
         self.max_attempts = max_attempts
         self.backoff = Backoff(base=retry_base_seconds, cap=RETRY_CAP_SECONDS)
+        self.lull = lull  # `leadsbot serve`: claim only between bursts of deliveries (bot/lull.py)
         self.prefix = leases.worker_id("inbox")
         self._stop = threading.Event()
-        self._wakeups = threading.Semaphore(0)
+        self._news = 0  # events recorded (or found due) since start: a search is worth repeating when it moved
+        self._news_changed = threading.Condition()
+        self._searching = threading.Lock()  # one idle worker searches at a time; the others wait behind it
         self._held: dict[int, str] = {}  # event seq -> worker name, for lease renewal
         self._held_lock = threading.Lock()
         self._workers: list[threading.Thread] = []
@@ -197,8 +236,8 @@ class Inbox:
 
     def stop(self, timeout: float = 10) -> None:
         self._stop.set()
-        for _ in range(self.threads):
-            self._wakeups.release()
+        with self._news_changed:
+            self._news_changed.notify_all()
         for thread in self._workers:
             thread.join(timeout)
         self._workers = []
@@ -208,16 +247,32 @@ class Inbox:
         return sum(1 for t in self._workers if t.is_alive() and t.name != "inbox-leases")
 
     def wake(self) -> None:
-        """A new event was recorded by this process: let an idle worker look now."""
-        self._wakeups.release()
+        """A new event was recorded: the idle worker that is searching looks again now.
+
+        Wake-ups that arrive during a search add up to one more search, not one each: a burst of
+        deliveries costs the database a handful of searches rather than one per event per
+        thread (on SQLite those searches would compete with the acknowledgements)."""
+        with self._news_changed:
+            self._news += 1
+            self._news_changed.notify()
 
     # work -----------------------------------------------------------------------------------
     def run_once(self, worker: str | None = None) -> bool:
         """Claim and process one event; False when nothing was due (also used by tests)."""
         worker = worker or f"{self.prefix}:once"
-        event = claim(self.db, worker, self.lease)
+        event = self._claim(worker)
         if event is None:
             return False
+        self._work(event, worker)
+        return True
+
+    def _claim(self, worker: str) -> ClaimedEvent | None:
+        if self.lull is not None:
+            self.lull.wait(self._stop)
+        return claim(self.db, worker, self.lease)
+
+    def _work(self, event: ClaimedEvent, worker: str) -> None:
+        """Process a claimed event, renewing its lease meanwhile."""
         with self._held_lock:
             self._held[event.seq] = worker
         try:
@@ -225,7 +280,7 @@ class Inbox:
         finally:
             with self._held_lock:
                 self._held.pop(event.seq, None)
-        return True
+            self.wake()  # the next event of its space or person may be claimable now
 
     def _handle(self, event: ClaimedEvent, worker: str) -> None:
         """Process one claimed event, its id and space in every log record meanwhile."""
@@ -262,15 +317,41 @@ class Inbox:
             finish(self.db, event, worker)
 
     def _run(self, worker: str) -> None:
+        """Process events; when idle, take turns at searching (leader/followers).
+
+        A worker that just finished an event claims again at once (the next event of its space
+        or person may be due). An idle one searches only while it holds the search turn, and
+        after finding nothing waits for news or the poll interval, so idle threads never all
+        scan the backlog at once."""
+        busy = False
         while not self._stop.is_set():
             try:
-                busy = self.run_once(worker)
+                busy = self.run_once(worker) if busy else self._search_turn(worker)
             except Exception as exc:  # the database is unreachable: wait, then try again
                 log.warning("inbox worker cannot reach the database: %s", type(exc).__name__)
                 busy = False
                 self._stop.wait(self.poll_seconds * 5)
-            if not busy:
-                self._wakeups.acquire(timeout=self.poll_seconds)
+
+    def _search_turn(self, worker: str) -> bool:
+        """Hold the search turn until an event is claimed and processed (True), or the turn times out."""
+        if not self._searching.acquire(timeout=self.poll_seconds):
+            return False
+        claimed = None
+        try:
+            while claimed is None and not self._stop.is_set():
+                with self._news_changed:
+                    seen = self._news
+                claimed = self._claim(worker)
+                if claimed is None:
+                    with self._news_changed:
+                        if self._news == seen and not self._news_changed.wait(self.poll_seconds):
+                            return False
+        finally:
+            self._searching.release()
+        if claimed is None:
+            return False
+        self._work(claimed, worker)
+        return True
 
     def _keep_leases(self) -> None:
         """Renew leases of events still being processed, and now and then prune old rows."""

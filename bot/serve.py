@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass
 
 from bot import metrics_folder
+from bot.lull import Lull
 from bot.web import EXPECT_SCHEDULER_VARIABLE, WAKE_FD_VARIABLE, WEBHOOK_MODE_VARIABLE
 from provisioning.settings import Settings
 
@@ -49,10 +50,11 @@ def start_web(options: ServeOptions) -> tuple[subprocess.Popen, int]:
     return child, read_fd
 
 
-def _relay_wakeups(read_fd: int, wake) -> None:
+def _relay_wakeups(read_fd: int, wake, lull: Lull) -> None:
     """Each byte from the web child is a recorded event; EOF when every web process is gone."""
     with os.fdopen(read_fd, "rb", buffering=0) as pipe:
         while pipe.read(4096):
+            lull.delivered()
             wake()
 
 
@@ -72,12 +74,13 @@ def run(settings: Settings, options: ServeOptions, announce=print) -> None:
         os.nice(options.niceness)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    inbox = build_inbox(wiring, poll_seconds=1.0)
+    lull = Lull()
+    inbox = build_inbox(wiring, poll_seconds=1.0, lull=lull)
     scheduler = websocket = None
     try:
         if inbox is not None:
             inbox.start()
-            threading.Thread(target=_relay_wakeups, args=(read_fd, inbox.wake), name="serve-wakeups",
+            threading.Thread(target=_relay_wakeups, args=(read_fd, inbox.wake, lull), name="serve-wakeups",
                              daemon=True).start()
         if options.scheduler:
             from bot.scheduler import start_scheduler

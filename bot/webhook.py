@@ -1,7 +1,7 @@
 """`POST /webhooks/webex`: verify, record, acknowledge; never process here.
 
 Order matters: the signature is checked before anything touches the database, the event
-is committed before the 2xx (so an acknowledged event cannot be lost), and bad input is
+is committed (with the other deliveries arriving meanwhile: bot/group_commit.py) before the 2xx (so an acknowledged event cannot be lost), and bad input is
 a 4xx or an ignored 2xx, never a 5xx (Webex disables webhooks that keep failing).
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import events, service_app
+from bot import service_app
 from bot.envelopes import Unstorable, from_webhook
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("webex_webhook", __name__)
 
 MAX_BODY_BYTES = 1024 * 1024  # Webex envelopes are a few KB; anything near this is abuse
+RECORD_TIMEOUT_SECONDS = 15  # a database slower than this gets the delivery retried by Webex, not held
 HANDLED = {("messages", "created"), ("attachmentActions", "created"), *service_app.EVENTS}
 
 
@@ -75,8 +76,8 @@ def receive():
     except Unstorable as exc:
         return _answer(400, error=str(exc))
     try:
-        new = events.record(runtime.services.db, inbox_envelope)
-    except SQLAlchemyError as exc:
+        new = runtime.recorder.submit(inbox_envelope, timeout=RECORD_TIMEOUT_SECONDS)
+    except (SQLAlchemyError, TimeoutError) as exc:
         # Not bad input: without the database the event cannot be kept, so let Webex retry.
         log.error("webhook event not recorded, database unavailable: %s", type(exc).__name__)
         return _answer(503, error="temporarily unavailable")

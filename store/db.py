@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 DEFAULT_SQLITE_FILE = "leadsbot.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
 SUPPORTED_DRIVERS = {"sqlite", "sqlite+pysqlite", "postgresql+psycopg"}
+SQLITE_BUSY_MS = 30000
+PROMPT_POLL_SECONDS = 0.0005
 
 
 class DatabaseConfigError(Exception):
@@ -45,7 +49,7 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cursor.close()
 
 
@@ -111,6 +115,35 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def write_promptly(self, work: Callable[[Connection], object], patience: float = SQLITE_BUSY_MS / 1000):
+        """Run `work` in a short write transaction that takes SQLite's write lock as soon as it is free.
+
+        SQLite's own busy handler sleeps in growing steps (1, 2, 5 … up to 100 ms) between looks at
+        a locked database, so a short insert waiting behind another writer can lose a tenth of a
+        second after the lock was already free. For latency-bound writes (a webhook's record
+        before its acknowledgement) this asks every half millisecond instead, for up to
+        `patience` seconds. PostgreSQL has row locks and needs none of this."""
+        if self.is_postgres:
+            with self.engine.begin() as conn:
+                return work(conn)
+        deadline = time.monotonic() + patience
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA busy_timeout=0")
+            conn.commit()
+            try:
+                while True:
+                    try:
+                        with conn.begin():
+                            return work(conn)
+                    except OperationalError as exc:
+                        if "locked" not in str(exc.orig) or time.monotonic() >= deadline:
+                            raise
+                    time.sleep(PROMPT_POLL_SECONDS)
+            finally:
+                conn.rollback()
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+                conn.commit()
 
 
 def check_schema(engine: Engine) -> None:

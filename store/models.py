@@ -302,7 +302,7 @@ class WebhookEvent(Base):
 
     Keyed by Webex's (resource, `data.id`); `seq` is the order of arrival, and `room_id` the space
     whose events are processed one at a time in that order (SPEC §7). `person_id` lets the inbox
-    cap how many events of one person run at once.
+    cap how many events of one person run at once; `locked_until` marks the ones in hand.
     """
 
     __tablename__ = "webhook_events"
@@ -310,7 +310,7 @@ class WebhookEvent(Base):
         UniqueConstraint("resource", "id", name="uq_webhook_events_resource_id"),
         Index("ix_webhook_events_open", "state", "seq"),
         Index("ix_webhook_events_room", "room_id", "state", "seq"),
-        Index("ix_webhook_events_person", "person_id", "state"),
+        Index("ix_webhook_events_in_hand", "state", "locked_until"),
     )
 
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
