@@ -27,7 +27,6 @@ from provisioning.access import switch_tenant
 from provisioning.directory import Actor, resolve_actor
 from provisioning.files.reader import read_rows
 from provisioning.inventory import DEMO_INVENTORY, load_inventory_file
-from provisioning.numbers.validation import RawEntry
 from provisioning.settings import Settings
 from provisioning.uploads.options import UploadOptions
 from provisioning.uploads.previews import preview
@@ -69,8 +68,7 @@ def operator(db: Database) -> Actor:
 
 def preview_csv(db: Database, data: bytes, service: str, settings: Settings):
     def entries():
-        rows = read_rows(data, "bench.csv", max_rows=settings.max_rows, max_bytes=settings.max_file_bytes)
-        return (RawEntry(r.line, r.number, r.range_end) for r in rows)
+        return read_rows(data, "bench.csv", max_rows=settings.max_rows, max_bytes=settings.max_file_bytes)
 
     return preview(db, operator(db), "bench-room", service, OPTIONS, entries, settings, source="file")
 

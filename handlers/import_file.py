@@ -46,8 +46,7 @@ def file_entries(ctx: Context, attachment: Attachment, data: bytes | None = None
         data = file_data(ctx, attachment)
 
     def entries() -> Iterator[RawEntry]:
-        rows = read_rows(data, attachment.name, max_rows=settings.max_rows, max_bytes=settings.max_file_bytes)
-        return (RawEntry(row.line, row.number, row.range_end) for row in rows)
+        return read_rows(data, attachment.name, max_rows=settings.max_rows, max_bytes=settings.max_file_bytes)
 
     return entries
 

@@ -134,6 +134,7 @@ def _data_rows(sheet: Sheet, number_col: int, range_col: int | None, max_rows: i
                first: Row | None = None) -> Iterator[Row]:
     width = max(number_col, -1 if range_col is None else range_col) + 1
     count = 0
+    make = tuple.__new__  # Row(...) without NamedTuple's Python-level __new__: a million rows per read
     if first is not None:  # a file without a header row: its first row is data
         count += 1
         yield first
@@ -147,4 +148,4 @@ def _data_rows(sheet: Sheet, number_col: int, range_col: int | None, max_rows: i
             if count > max_rows:
                 raise FileError(f"The file has more than {max_rows:,} rows of numbers (the limit): "
                                 "split it into several files.")
-            yield Row(line, number, range_end)
+            yield make(Row, (line, number, range_end))

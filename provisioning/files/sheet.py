@@ -6,9 +6,12 @@ and applies the header and row rules on top.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from provisioning.errors import UserError
+from provisioning.numbers.validation import RawEntry as Row  # a data row is an entry as the operator wrote it
+
+__all__ = ["ACCEPTED_FORMATS", "BOM", "EXPECTED_HEADER", "FIX_HEADER", "FileError", "Row", "Sheet"]
 
 EXPECTED_HEADER = "Number,Range End"
 ACCEPTED_FORMATS = "CSV (UTF-8 or UTF-16, `,` or `;` separated) or Excel .xlsx"
@@ -18,14 +21,6 @@ BOM = "\ufeff"
 
 class FileError(UserError):
     """An attachment that cannot be read; the message names the problem and the fix."""
-
-
-class Row(NamedTuple):
-    """One data row, with the cells as the operator wrote them (stripped); a tuple, as a million are made."""
-
-    line: int        # row number as the spreadsheet shows it: header is row 1, first data row 2
-    number: str      # the Number cell
-    range_end: str   # the Range End cell ('' when the column is absent or the cell is empty)
 
 
 class Sheet(Protocol):

@@ -39,8 +39,10 @@ def count_numbers(entries: Iterable[RawEntry], checker: NumberChecker, *, max_ra
     """
     total = 0
     for raw in entries:
-        # inline for the common single number: a million of them are counted before a preview
-        total += entry_size(raw, checker, max_range) if raw.range_end or may_be_range(raw.number) else 1
+        # inline for the common single number (digits after the `+`, so no dash: no range), a
+        # million of which are counted before a preview
+        single = not raw.range_end and (raw.number[1:].isdigit() or not may_be_range(raw.number))
+        total += 1 if single else entry_size(raw, checker, max_range)
         if total > limit:
             raise TooManyNumbers(
                 f"This {what} holds more than {limit:,} numbers with its ranges expanded (the limit is {limit:,} "

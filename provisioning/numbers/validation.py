@@ -14,13 +14,14 @@ from provisioning.numbers.ranges import Entry, invalid_in_range, parse_range, sp
 
 
 class RawEntry(NamedTuple):
-    """One entry as the operator wrote it; `row` is the spreadsheet row or argument position.
+    """One entry as the operator wrote it: a typed word, or a data row of a file (its cells stripped).
 
-    A tuple: a million are made per read of a file, and an upload's entries are read twice."""
+    A tuple, and the very one a file reader yields: a million are made per read of a file, and
+    an upload's entries are read twice."""
 
-    row: int
-    number: str
-    range_end: str = ""
+    row: int  # the row as the spreadsheet shows it (header 1, first data row 2) or the word's position
+    number: str  # the Number cell, or the word
+    range_end: str = ""  # the Range End cell ('' when the column is absent or the cell is empty)
 
     @property
     def text(self) -> str:

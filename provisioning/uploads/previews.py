@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from itertools import islice
 from typing import BinaryIO
@@ -29,6 +30,8 @@ from provisioning.numbers.validation import Invalid, RawEntry, Tally, Valid, par
 from provisioning.progress import Progress, silent
 from provisioning.settings import Settings
 from provisioning.text import NAME_LIMIT, literal
+from provisioning.uploads.already import report_query, to_store
+from provisioning.uploads.already import sample as report_sample
 from provisioning.uploads.options import UploadOptions, check_accepts_numbers, check_not_releasing, check_options
 from provisioning.uploads.webex_check import CHECKED, NumberCheck, check_with_webex
 from store.bulk import bulk_insert, chunks, refresh_statistics, stream
@@ -38,7 +41,6 @@ from store.models import InvalidEntry, Number, Service, StagedNumber, Upload
 BATCH = 20_000
 READ_AS_SHOWN = 8  # entries whose reading the preview shows
 SAMPLE_ROWS = 2_000  # report rows read to group the first problems
-ALREADY_UPLOADED = "already uploaded to this service"
 ASSIGNED = "assigned to service "
 MOBILE_REASON = ("mobile number: Webex adds mobile numbers through a carrier order, not through its numbers API, "
                  "so an integrated service cannot take it")
@@ -71,49 +73,66 @@ class UploadSummary:
 
 def _stage(session: Session, upload_id: int, results: Iterable[Valid | Invalid],
            on_batch: Callable[[], None] = lambda: None) -> None:
-    """Bulk-insert valid numbers into staging and invalid entries into the report, in batches."""
+    """Bulk-insert valid numbers into staging and invalid entries into the report, in batches.
+
+    Validation (Python) and the writes (mostly the database driver, which lets other threads
+    run) overlap: one thread writes a batch while this one validates the next. One batch at a
+    time is in flight, so memory stays bounded; the session is used by the writer alone until
+    the last write is done, and an error on either side ends staging (the preview's transaction
+    is then rolled back by its owner)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="staging") as writer:
+        in_flight = None
+        for chunk in chunks(results, BATCH):
+            on_batch()
+            if in_flight is not None:
+                in_flight.result()
+            in_flight = writer.submit(_write_batch, session, upload_id, chunk)
+        if in_flight is not None:
+            in_flight.result()
+
+
+def _write_batch(session: Session, upload_id: int, chunk: list[Valid | Invalid]) -> None:
     upload = {"upload_id": upload_id}
-    for chunk in chunks(results, BATCH):
-        on_batch()
-        valid = [r for r in chunk if type(r) is Valid]  # (row, e164) tuples, written as they are
-        if valid:
-            bulk_insert(session, StagedNumber.__table__, Valid._fields, valid, fixed=upload)
-        if len(valid) < len(chunk):
-            invalid = [(r.row, r.value[:500], r.reason) for r in chunk if type(r) is Invalid]
-            bulk_insert(session, InvalidEntry.__table__, ("row", "value", "reason"), invalid, fixed=upload)
+    valid = [r for r in chunk if type(r) is Valid]  # (row, e164) tuples, written as they are
+    if valid:
+        bulk_insert(session, StagedNumber.__table__, Valid._fields, valid, fixed=upload)
+    if len(valid) < len(chunk):
+        invalid = [(r.row, r.value[:500], r.reason) for r in chunk if type(r) is Invalid]
+        bulk_insert(session, InvalidEntry.__table__, ("row", "value", "reason"), invalid, fixed=upload)
 
 
-def _move_conflicts(session: Session, upload: Upload, tenant_id: int, staged: int) -> tuple[int, int]:
-    """Staged numbers already in the store become report entries; returns how many were already
-    in this service, and how many of the `staged` numbers were taken out. An upload of new
-    numbers (the usual case) costs one join with the store, not two."""
+def _move_conflicts(session: Session, upload: Upload, tenant_id: int) -> tuple[int, int]:
+    """Count the staged numbers the service already holds (they stay staged: uploads/already.py),
+    and move those held by another service into the report; returns (already, moved). The usual
+    upload of new numbers and a re-upload of known ones both cost one join with the store."""
+    found = (select(func.count().filter(Number.service_id == upload.service_id),
+                    func.count().filter(Number.service_id != upload.service_id))
+             .select_from(StagedNumber).join(Number, Number.e164 == StagedNumber.e164)
+             .where(StagedNumber.upload_id == upload.id))
+    already, elsewhere = session.execute(found).one()
+    if not elsewhere:
+        return already or 0, 0
     conflict = (
-        select(StagedNumber.row, StagedNumber.e164, Number.service_id, Service.name, Service.tenant_id)
+        select(StagedNumber.row, StagedNumber.e164, Service.name, Service.tenant_id)
         .join(Number, Number.e164 == StagedNumber.e164)
         .join(Service, Service.id == Number.service_id)
-        .where(StagedNumber.upload_id == upload.id)
+        .where(StagedNumber.upload_id == upload.id, Number.service_id != upload.service_id)
     ).subquery()
     reason = case(
-        (conflict.c.service_id == upload.service_id, sql_literal(ALREADY_UPLOADED)),
         (conflict.c.tenant_id == tenant_id, sql_literal(ASSIGNED) + conflict.c.name),
         else_=sql_literal("assigned to a service of another tenant"),
     )
-    moved = session.execute(insert(InvalidEntry).from_select(
+    session.execute(insert(InvalidEntry).from_select(
         ["upload_id", "row", "value", "reason"],
         select(sql_literal(upload.id), conflict.c.row, conflict.c.e164, reason),
-    ).execution_options(preserve_rowcount=True)).rowcount  # without the option: -1 (then the full path runs)
-    if not moved:
-        return 0, 0
+    ))
     _show_service_names(session, upload.id)
-    already = session.scalar(select(func.count()).select_from(InvalidEntry).where(
-        InvalidEntry.upload_id == upload.id, InvalidEntry.reason == ALREADY_UPLOADED)) or 0
     # synchronize_session=False: the ORM would otherwise fetch every deleted key (RETURNING) to
-    # update a session that holds none of these rows: a million tuples on a re-upload.
-    mine = [StagedNumber.upload_id == upload.id]
-    if moved != staged:  # when every staged number is taken (a re-upload), no second join is needed
-        mine.append(exists().where(Number.e164 == StagedNumber.e164))
-    removed = session.execute(delete(StagedNumber).where(*mine).execution_options(synchronize_session=False)).rowcount
-    return already, removed
+    # update a session that holds none of these rows.
+    taken = exists().where(Number.e164 == StagedNumber.e164, Number.service_id != upload.service_id)
+    moved = session.execute(delete(StagedNumber).where(StagedNumber.upload_id == upload.id, taken)
+                            .execution_options(synchronize_session=False)).rowcount
+    return already, moved
 
 
 def _show_service_names(session: Session, upload_id: int) -> None:
@@ -178,17 +197,15 @@ def _preview(session: Session, actor: Actor, room_id: str, service_name: str, op
     if tally.entries == 0:
         raise UserError("No numbers given. Write them after the options, e.g. `+390212345678` or a range "
                         "`+390212345600-699`, or attach a file (`template` gives one).")
-    already, removed = _move_conflicts(session, upload, actor.tenant_id, tally.valid)
+    upload.already_count, moved = _move_conflicts(session, upload, actor.tenant_id)
     webex_verdict = check_with_webex(session, upload, service, number_check)
     upload.entries = tally.entries
     if webex_verdict == CHECKED:  # Webex may have refused some (at most 10,000 staged): count them
-        upload.valid_count = session.scalar(
-            select(func.count()).select_from(StagedNumber).where(StagedNumber.upload_id == upload.id)) or 0
+        upload.valid_count = session.scalar(select(func.count()).select_from(StagedNumber).where(*to_store(upload))) or 0
     else:
-        upload.valid_count = tally.valid - removed  # every valid number was staged once
-    upload.already_count = already
+        upload.valid_count = tally.valid - moved - upload.already_count  # every valid number was staged once
     upload.duplicate_count = tally.duplicates
-    upload.invalid_count = tally.invalid + tally.valid - upload.valid_count - already
+    upload.invalid_count = tally.invalid + tally.valid - upload.valid_count - upload.already_count
     audit(session, actor.email, "upload.preview", f"upload {upload.id} {service.name}: {upload.valid_count} valid, "
           f"{upload.invalid_count} invalid", tenant_id=actor.tenant_id, room_id=room_id)
     return replace(summarize(session, upload, webex_check=webex_verdict),
@@ -215,11 +232,8 @@ def read_as(entries: Iterable[RawEntry], checker: NumberChecker, max_range: int,
 
 
 def summarize(session: Session, upload: Upload, sample: int = 10, webex_check: str | None = None) -> UploadSummary:
-    rows = session.scalars(
-        select(InvalidEntry).where(InvalidEntry.upload_id == upload.id)
-        .order_by(InvalidEntry.row, InvalidEntry.id).limit(SAMPLE_ROWS)
-    ).all()
-    grouped, sampled = _grouped([Invalid(r.row, r.value, r.reason) for r in rows], sample)
+    rows = report_sample(session, upload, SAMPLE_ROWS)
+    grouped, sampled = _grouped([Invalid(*row) for row in rows], sample)
     return UploadSummary(
         upload.id, upload.service.name, upload.state, upload.valid_count, upload.invalid_count,
         upload.already_count, upload.duplicate_count, upload.entries, grouped, upload.kind or "upload",
@@ -259,12 +273,11 @@ def invalid_report(db: Database, summary: UploadSummary) -> BinaryIO | None:
         return None
     out = tempfile.TemporaryFile(prefix="leadsbot-report-")  # noqa: SIM115 (handed to the reply)
     with db.sessions() as session:
-        write_invalid_rows(out, _invalid_entries(session, summary.upload_id))
+        write_invalid_rows(out, _report_rows(session, session.get(Upload, summary.upload_id)))
     return out
 
 
-def _invalid_entries(session: Session, upload_id: int) -> Iterator[tuple[int, str, str]]:
-    """Every reported entry of an upload in row order, streamed as driver tuples."""
-    for rows in stream(session, 'SELECT "row", value, reason FROM invalid_entries WHERE upload_id = :upload '
-                       'ORDER BY "row", id', {"upload": upload_id}):
+def _report_rows(session: Session, upload: Upload) -> Iterator[tuple[int, str, str]]:
+    """Every report row of an upload in row order, streamed as driver tuples."""
+    for rows in stream(session, *report_query(upload)):
         yield from rows

@@ -19,6 +19,7 @@ from provisioning.errors import UserError
 from provisioning.releases.submission import ReleaseOutcome, submit_release
 from provisioning.settings import Settings
 from provisioning.text import NAME_LIMIT, literal
+from provisioning.uploads.already import keep_in_report, to_store
 from provisioning.uploads.options import check_accepts_numbers, check_not_releasing
 from provisioning.uploads.previews import UploadSummary, summarize
 from store.bulk import refresh_statistics
@@ -84,7 +85,8 @@ def _submit(session: Session, actor: Actor, room_id: str, upload_id: int | None,
     values = {"service_id": service.id, "upload_id": upload.id, "number_type": upload.number_type,
               "sync_state": "pending", "created_at": now}
     constants = [sql_literal(v, Number.__table__.c[k].type) for k, v in values.items()]
-    source = select(StagedNumber.e164, *constants).where(StagedNumber.upload_id == upload.id)
+    source = select(StagedNumber.e164, *constants).where(*to_store(upload))
+    keep_in_report(session, upload)  # before the new numbers are in the store, where they would count
     try:
         with session.begin_nested():
             session.execute(insert(Number).from_select(["e164", *values], source))
@@ -112,7 +114,9 @@ def _refuse_taken(session: Session, upload: Upload) -> None:
     join its staged numbers with the store first."""
     taken = session.scalars(
         select(StagedNumber.e164).join(Number, Number.e164 == StagedNumber.e164)
-        .where(StagedNumber.upload_id == upload.id).order_by(StagedNumber.e164).limit(3)
+        .where(StagedNumber.upload_id == upload.id,
+               *([Number.service_id != upload.service_id] if upload.already_count else []))  # those were skipped
+        .order_by(StagedNumber.e164).limit(3)
     ).all()
     if taken:
         raise UserError(
@@ -130,6 +134,8 @@ def cancel(db: Database, actor: Actor, room_id: str, upload_id: int | None = Non
     """Drop the preview's staged numbers; its invalid-entry rows stay for the audit trail."""
     with db.sessions.begin() as session:
         upload = find_open_upload(session, actor, room_id, upload_id, ttl=preview_ttl(settings), lock=True)
+        if upload.kind != "release":
+            keep_in_report(session, upload)
         session.execute(delete(StagedNumber).where(StagedNumber.upload_id == upload.id)
                         .execution_options(synchronize_session=False))
         upload.state = "cancelled"

@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from provisioning.text import literal
+from provisioning.uploads.already import to_store
 from store.bulk import bulk_insert, chunks
 from store.models import InvalidEntry, Service, StagedNumber, Upload
 
@@ -44,7 +45,7 @@ def check_with_webex(session: Session, upload: Upload, service: Service, checker
     if checker is None or service.mode != "integrated":
         return None
     staged = session.execute(select(StagedNumber.e164, StagedNumber.row)
-                             .where(StagedNumber.upload_id == upload.id).limit(LIMIT + 1)).all()
+                             .where(*to_store(upload)).limit(LIMIT + 1)).all()
     if not staged or len(staged) > LIMIT:
         return None if not staged else LOCAL
     rows = dict(staged)

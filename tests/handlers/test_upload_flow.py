@@ -245,7 +245,7 @@ def test_numbers_taken_since_the_preview_stop_the_whole_submit_with_examples(cha
     assert count(chat.services.db, StagedNumber) == 20
 
 
-def test_a_re_upload_of_stored_numbers_stages_nothing_and_leaves_other_previews_alone(chat):
+def test_a_re_upload_of_stored_numbers_has_nothing_to_submit_and_leaves_other_previews_alone(chat):
     chat.say("tenant Acme SP")
     chat.say(f"{ROMA} +390212345600-609")
     chat.say("submit")
@@ -253,5 +253,22 @@ def test_a_re_upload_of_stored_numbers_stages_nothing_and_leaves_other_previews_
     reply = chat.say(f"{ROMA} +390212345600-609")
     assert "**10** already uploaded to this service" in reply.markdown
     assert "nothing valid to submit" in reply.markdown
-    assert count(chat.services.db, StagedNumber) == 5  # the other space's preview keeps its numbers
-    assert "**5** numbers stored" in chat.say("submit", room="room:other").markdown
+    assert "**5** numbers stored" in chat.say("submit", room="room:other").markdown  # the other preview kept its own
+    assert "no valid numbers to submit" in chat.say("submit 3").markdown
+    assert count(chat.services.db, Number) == 15
+
+
+def test_numbers_already_uploaded_stay_out_of_the_submit_and_in_the_report(chat):
+    chat.say("tenant Acme SP")
+    chat.say(f"{ROMA} +390212345600-604")
+    chat.say("submit")
+    reply = chat.say(f"{ROMA} +390212345600-609")  # five known, five new
+    assert "**5** already uploaded to this service" in reply.markdown
+    assert "+390212345600–+390212345604" in reply.markdown
+    assert "**5** numbers stored" in chat.say("submit").markdown
+    assert count(chat.services.db, Number) == 10
+    assert count(chat.services.db, StagedNumber) == 0
+    with chat.services.db.sessions() as session:
+        kept = session.scalars(select(InvalidEntry.value).where(InvalidEntry.upload_id == 2)
+                               .order_by(InvalidEntry.value)).all()
+    assert kept == [f"+39021234560{n}" for n in range(5)]  # the report stays whole after submit

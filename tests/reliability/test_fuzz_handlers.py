@@ -165,7 +165,10 @@ def check_store(chat, before, reply) -> None:
         assert after.numbers == before.numbers, reply.markdown
     if "Preview #" not in reply.markdown:
         assert after.uploads == before.uploads, reply.markdown
-        assert after.staged <= before.staged and after.invalid == before.invalid, reply.markdown
+        # submit and cancel write a preview's already-uploaded staged numbers into its report
+        # (provisioning/uploads/already.py): the report grows by at most what staging lost
+        assert after.staged <= before.staged, reply.markdown
+        assert before.invalid <= after.invalid <= before.invalid + before.staged - after.staged, reply.markdown
 
 
 def examples(chat, default: int) -> int:

@@ -23,7 +23,7 @@ BOM = b"\xef\xbb\xbf"
 
 
 def rows(data: bytes, filename: str = "", **limits) -> list[tuple[int, str, str]]:
-    return [(row.line, row.number, row.range_end) for row in read_rows(data, filename, **limits)]
+    return [(row.row, row.number, row.range_end) for row in read_rows(data, filename, **limits)]
 
 
 def error(data: bytes, filename: str = "", **limits) -> str:
@@ -373,7 +373,7 @@ def test_too_many_rows_raises_after_the_limit_blank_rows_not_counted(make):
 
 def test_file_error_is_a_user_error():
     assert issubclass(FileError, UserError)
-    assert Row(2, "+1", "") == Row(line=2, number="+1", range_end="")
+    assert Row(2, "+1", "") == Row(row=2, number="+1", range_end="")
 
 
 # --- templates -----------------------------------------------------------------------------
@@ -382,7 +382,7 @@ def test_csv_template_reads_back_to_its_examples():
     data = template_csv()
     assert data.startswith(BOM + b"Number,Range End\r\n")
     assert [(row.number, row.range_end) for row in read_rows(data, "template.csv")] == list(TEMPLATE_EXAMPLES)
-    assert [row.line for row in read_rows(data)] == [2, 3]
+    assert [row.row for row in read_rows(data)] == [2, 3]
     assert all(not cell.startswith(("=", "'")) for record in csv.reader(io.StringIO(data.decode("utf-8-sig")))
                for cell in record)
 

@@ -39,7 +39,7 @@ WORKBOOK_PARTS = [(name, parts) for parts in (parts_of(TEMPLATE), parts_of(handm
 def read_all(data: bytes, filename: str) -> None:
     try:
         for row in read_rows(data, filename, max_rows=50):
-            assert row.line >= 1 and isinstance(row.number, str) and isinstance(row.range_end, str)
+            assert row.row >= 1 and isinstance(row.number, str) and isinstance(row.range_end, str)
     except FileError as exc:
         assert str(exc)
 
@@ -86,7 +86,7 @@ def test_csv_written_by_csv_bytes_reads_back(entries):
         shown = (safe_cell(number).strip(), safe_cell(range_end).strip())
         if any(shown):
             expected.append((line, *shown))
-    found = [(row.line, row.number, row.range_end) for row in read_rows(csv_bytes(HEADER, entries), "n.csv")]
+    found = [(row.row, row.number, row.range_end) for row in read_rows(csv_bytes(HEADER, entries), "n.csv")]
     assert found == expected
 
 
