@@ -74,3 +74,16 @@ def test_out_of_time_stops_asking_and_says_so(db, monkeypatch):
     checker = Checker(on_call=slow)
     reply = chat_with(db, checker).say(UPLOAD + "+390222000000-999").markdown
     assert len(checker.calls) == 1 and "**1,000** valid numbers" in reply and "Checked locally only" in reply
+
+
+def test_numbers_already_uploaded_are_not_asked_about_and_webex_refusals_are_counted_apart(db):
+    checker = Checker(in_use={"+390222000015"})
+    chat = chat_with(db, checker)
+    chat.say(UPLOAD + "+390222000000-009")
+    chat.say("submit")
+    checker.calls.clear()
+    reply = chat.say(UPLOAD + "+390222000000-019").markdown  # ten stored, ten new of which Webex refuses one
+    assert [size for _, size, _ in checker.calls] == [10]
+    assert "**9** valid numbers" in reply and "**10** already uploaded to this service" in reply
+    assert "Webex says Duplicate" in reply
+    assert "**9** numbers stored" in chat.say("submit").markdown
