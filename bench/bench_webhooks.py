@@ -2,7 +2,8 @@
 burst with redeliveries; every accepted event must be processed afterwards, and none twice.
 
 The bot runs as the Procfile says: `web` is gunicorn (`-c python:bot.gunicorn_conf`, two workers,
-acknowledging only) bound to 127.0.0.1, and `worker` (`leadsbot worker`) processes the events, on a fresh PostgreSQL database (created and dropped here) and on a SQLite file,
+acknowledging only) bound to 127.0.0.1, and `worker` (`leadsbot worker`) processes the events, on a
+fresh PostgreSQL database (created and dropped here) and on a SQLite file,
 with the fake Webex (tests/fakewebex) serving the messages the events point at: each event is
 `help` or `leads` from an operator of the demo inventory, in a room of its own, so every reply
 can be matched to its event. Debian's wrk offers the load: a Lua script sends pre-signed
@@ -326,8 +327,11 @@ def send_burst(url: str, deliveries: list[dict]) -> tuple[float, list[tuple[int,
     return result["seconds"], [tuple(answer) for answer in result["answers"]]
 
 
-def burst(label: str, db: Database, fake: FakeWebex, url: str, count: int) -> list[dict]:
-    """`count` deliveries at once, a tenth of them redeliveries of an event also in the burst."""
+def burst(label: str, db: Database, fake: FakeWebex, url: str, count: int, targeted: bool = True) -> list[dict]:
+    """`count` deliveries at once, a tenth of them redeliveries of an event also in the burst.
+
+    SPEC §8 sets the burst target for `leadsbot serve`; for the Procfile's set-up (`targeted`
+    False) the figures are reported only: there `web` and `worker` may not even share a machine."""
     redelivered = count // 10
     messages = user_messages(fake, count - redelivered, "burst")
     envelopes = [fake.message_envelope(m) for m in messages]
@@ -344,7 +348,8 @@ def burst(label: str, db: Database, fake: FakeWebex, url: str, count: int) -> li
     p99 = percentile(latencies, 0.99)
     prefix = f"burst {count:,}, {redelivered} redelivered ({label})"
     return [
-        row(f"{prefix}: ack latency p99", p99, "ms", f"<= {TARGET_P99_MS} ms", p99 <= TARGET_P99_MS),
+        row(f"{prefix}: ack latency p99", p99, "ms", f"<= {TARGET_P99_MS} ms" if targeted else "(report)",
+            p99 <= TARGET_P99_MS or not targeted),
         row(f"{prefix}: ack latency p50", percentile(latencies, 0.5), "ms", "(report)"),
         row(f"{prefix}: ack latency max", max(latencies), "ms", "(report)"),
         row(f"{prefix}: deliveries/s", count / sending, "req/s", "(report)"),
@@ -366,7 +371,7 @@ def run_database(label: str, url: str, rate: int, seconds: int, burst_size: int,
         register_webhooks(fast_client(fake), webhook_url, SECRET)
         rows = steady(label, db, fake, webhook_url, folder, rate, seconds) if seconds else []
         if burst_size:
-            rows += burst(label, db, fake, webhook_url, burst_size)
+            rows += burst(label, db, fake, webhook_url, burst_size, targeted=server is serve)
         return rows
 
 

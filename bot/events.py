@@ -94,7 +94,8 @@ CANDIDATES = 8  # heads looked at per claim before giving up until the next poll
 
 
 def _claimable(event):
-    """Due at `:now`, and neither waiting behind its space (an earlier one unfinished, or one in hand) nor its person.
+    """Due at `:now`, and waiting neither behind its space (an earlier event unfinished, or one in
+    hand) nor behind its person (one in hand).
 
     The earlier-in-its-space test is one index probe (room_id, state, seq) per candidate; the
     spaces and persons in hand are a small set (one per busy worker thread, found by the
@@ -123,7 +124,8 @@ def _heads_statement():
 
 
 def _lease_statement():
-    """Lease event `:pick` to `:worker` until `:until` if it is still claimable at `:now`, checked by the UPDATE itself."""
+    """Lease event `:pick` to `:worker` until `:until` if it is still claimable at `:now` (the UPDATE
+    checks that itself)."""
     event = aliased(WebhookEvent)
     still_claimable = select(event.seq).where(event.seq == bindparam("pick"), _claimable(event)).scalar_subquery()
     return (update(WebhookEvent).where(WebhookEvent.seq == still_claimable, EVENTS.due(bindparam("now")))

@@ -20,7 +20,7 @@ from bot import metrics_folder
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8080')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))  # they mostly wait for a group commit (bot/group_commit.py)
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))  # mostly waiting for a group commit (bot/group_commit.py)
 worker_class = "gthread"
 preload_app = False
 graceful_timeout = 20

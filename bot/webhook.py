@@ -1,8 +1,9 @@
 """`POST /webhooks/webex`: verify, record, acknowledge; never process here.
 
-Order matters: the signature is checked before anything touches the database, the event
-is committed (with the other deliveries arriving meanwhile: bot/group_commit.py) before the 2xx (so an acknowledged event cannot be lost), and bad input is
-a 4xx or an ignored 2xx, never a 5xx (Webex disables webhooks that keep failing).
+Order matters: the signature is checked before anything touches the database, the event is
+committed (with the deliveries arriving meanwhile: bot/group_commit.py) before the 2xx, so an
+acknowledged event cannot be lost, and bad input is a 4xx or an ignored 2xx, never a 5xx
+(Webex disables webhooks that keep failing).
 """
 from __future__ import annotations
 

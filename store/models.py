@@ -270,7 +270,7 @@ class NumberHistory(Base):
                       Index("ix_number_history_e164_open", "e164", "released_at"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    e164: Mapped[str] = mapped_column(String(16))
+    e164: Mapped[str] = mapped_column(E164)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), index=True)

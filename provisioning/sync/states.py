@@ -78,14 +78,15 @@ def mark(session: Session, numbers: list[str], state: str, *, from_states: tuple
     others = [s for s in NUMBER_STATES if s not in from_states]
     changed = 0
     for chunk in chunks(sorted(numbers), CHUNK):
-        changed += session.execute(
-            update(Number)
-            .where(Number.e164.in_(chunk), Number.sync_state.not_in(others))
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        statement = (update(Number).where(Number.e164.in_(chunk), Number.sync_state.not_in(others))
+                     .values(**values).execution_options(synchronize_session=False))
         if state == "live" and now is not None:
-            open_stretches(session, chunk, now)
+            went_live = session.execute(statement.returning(
+                Number.e164, Number.service_id, Number.upload_id, Number.number_type)).all()
+            open_stretches(session, went_live, now)
+            changed += len(went_live)
+        else:
+            changed += session.execute(statement).rowcount
     return changed
 
 

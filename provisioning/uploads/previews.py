@@ -201,7 +201,8 @@ def _preview(session: Session, actor: Actor, room_id: str, service_name: str, op
     webex_verdict = check_with_webex(session, upload, service, number_check)
     upload.entries = tally.entries
     if webex_verdict == CHECKED:  # Webex may have refused some (at most 10,000 staged): count them
-        upload.valid_count = session.scalar(select(func.count()).select_from(StagedNumber).where(*to_store(upload))) or 0
+        stored = select(func.count()).select_from(StagedNumber).where(*to_store(upload))
+        upload.valid_count = session.scalar(stored) or 0
     else:
         upload.valid_count = tally.valid - moved - upload.already_count  # every valid number was staged once
     upload.duplicate_count = tally.duplicates
