@@ -21,10 +21,10 @@ from sqlalchemy import func, select, update
 
 from bench.databases import on_each_database
 from bot.telephony import WebexNumbersApi
-from provisioning.metering.history import open_stretches
 from provisioning.settings import Settings
 from provisioning.sync.engine import SyncEngine
 from provisioning.sync.port import MAX_REMOVE
+from provisioning.sync.states import NOT_LIVE, mark
 from store.db import connect
 from store.models import Number, NumberHistory, OutboxMessage, SyncTask, utcnow
 from tests.support.factories import seed
@@ -67,13 +67,11 @@ class Scripted:
 
 def live_numbers(db, numbers: list[str]) -> int:
     """A service whose numbers are live (as the poll leaves them), with their history."""
-    service_id, upload_id = seed(db, numbers, org_id=ORG, location_id=LOC)
+    service_id, _upload = seed(db, numbers, org_id=ORG, location_id=LOC)
     now = utcnow() - timedelta(days=3)
     with db.sessions.begin() as session:
-        session.execute(update(Number).values(sync_state="live", live_at=now))
+        mark(session, numbers, "live", from_states=NOT_LIVE, now=now)  # as the poll does: stretches opened
         session.execute(update(SyncTask).values(state="done"))
-        for start in range(0, len(numbers), 5000):
-            open_stretches(session, numbers[start:start + 5000], now)
     return service_id
 
 
