@@ -23,6 +23,7 @@ from pathlib import Path
 import phonenumbers
 from sqlalchemy import select
 
+from bench.databases import on_each_database
 from provisioning.access import switch_tenant
 from provisioning.directory import Actor, resolve_actor
 from provisioning.files.reader import read_rows
@@ -33,7 +34,6 @@ from provisioning.uploads.previews import preview
 from provisioning.uploads.submission import submit
 from store.db import Database, connect
 from store.models import Number, StagedNumber, Upload
-from tests.support.databases import postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -173,12 +173,7 @@ def run_big(rows: int) -> list[dict]:
 
 
 def run(rows: int = 100_000, big_rows: int = 1_000_000, postgres: bool = True) -> list[dict]:
-    results = []
-    with tempfile.TemporaryDirectory() as folder:
-        results += run_database("SQLite", f"sqlite:///{folder}/bench.db", rows)
-    if postgres:
-        with postgres_database("leadsbot_bench") as url:
-            results += run_database("PostgreSQL", url, rows)
+    results = on_each_database(run_database, "bench", rows, postgres)
     if big_rows:
         results += run_big(big_rows)
     return results
